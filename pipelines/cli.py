@@ -1,0 +1,25 @@
+"""The `antbot` command: load, demo, sandbox, push, views, report."""
+
+import typer
+
+from pipelines.analytics_cmd import report, views
+from pipelines.demo import demo
+from pipelines.load import load
+from pipelines.push_cmd import push_app
+from pipelines.sandbox_cmd import sandbox_app
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    help="AntBot (Alice) data connector: load call data with dlt, push contacts and DNC numbers back, analyse.",
+)
+app.command()(load)
+app.command()(demo)
+app.add_typer(sandbox_app, name="sandbox", help="Run the local AntBot sandbox server.")
+app.add_typer(push_app, name="push", help="Push contacts or DNC numbers from the warehouse to AntBot.")
+app.command()(views)
+app.command()(report)
+
+if __name__ == "__main__":
+    app()

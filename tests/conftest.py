@@ -1,0 +1,68 @@
+"""Shared fixtures: every test gets its own dlt data dir, working dir and sandbox servers."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import uuid
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from antbot_source.sandbox import SandboxHandle, run_sandbox
+
+POSTGRES_DSN = os.environ.get("ANTBOT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(autouse=True)
+def dlt_env(tmp_path, monkeypatch) -> None:
+    """Isolate dlt: own data dir, no telemetry, no stray .dlt/ or AntBot settings from outside."""
+    for name in list(os.environ):
+        if name.startswith(("SOURCES__", "DESTINATION__", "ANTBOT_")) and name != "ANTBOT_TEST_POSTGRES":
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DLT_DATA_DIR", str(tmp_path / "dlt"))
+    monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def start_sandbox() -> Iterator[Callable[..., SandboxHandle]]:
+    """Start sandboxes with any `run_sandbox` arguments; all are stopped when the test ends."""
+    with contextlib.ExitStack() as stack:
+        yield lambda **kwargs: stack.enter_context(run_sandbox(**kwargs))
+
+
+@pytest.fixture
+def sandbox(start_sandbox) -> SandboxHandle:
+    """A small, well-behaved sandbox world."""
+    return start_sandbox(seed=11, cdrs=1_500)
+
+
+def use_sandbox(monkeypatch, sb: SandboxHandle, account: int = 0, password: str | None = None) -> None:
+    """Point the `antbot` configuration (SOURCES__ANTBOT__*) at a sandbox account."""
+    acc = sb.accounts[account]
+    monkeypatch.setenv("SOURCES__ANTBOT__BASE_URL", sb.base_url)
+    monkeypatch.setenv("SOURCES__ANTBOT__USERNAME", acc.username)
+    monkeypatch.setenv("SOURCES__ANTBOT__PASSWORD", password if password is not None else acc.password)
+
+
+def postgres_reachable() -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", 5432), timeout=1):
+        return True
+    return False
+
+
+@pytest.fixture
+def postgres_schema() -> Iterator[tuple[str, str]]:
+    """(dsn, a fresh schema name) on the local PostgreSQL; the schema is dropped afterwards."""
+    if not postgres_reachable():
+        pytest.skip("no PostgreSQL server on 127.0.0.1:5432")
+    import psycopg2
+
+    schema = f"antbot_test_{uuid.uuid4().hex[:10]}"
+    yield POSTGRES_DSN, schema
+    with contextlib.closing(psycopg2.connect(POSTGRES_DSN)) as conn, conn.cursor() as cur:
+        conn.autocommit = True
+        cur.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        cur.execute(f'DROP SCHEMA IF EXISTS "{schema}_staging" CASCADE')
