@@ -28,3 +28,15 @@ class ApiError(AntBotError):
         super().__init__(message)
         self.status_code = status_code
         self.body = body
+
+
+# Exit codes of `antbot push` when it ran to the end without an error above (0: every row sent or present).
+PUSH_REJECTED = 6  # some input rows were rejected (see push_rejects); every valid row was sent or present
+PUSH_FAILED = 7  # some rows could not be sent (see push_ledger); wins over PUSH_REJECTED
+PUSH_NEEDS_CONFIRMATION = 8  # stopped before sending: started campaigns would dial new contacts (use --yes)
+
+
+class ConfigError(AntBotError):
+    """The configuration is missing or malformed (no credentials, a timestamp that does not parse)."""
+
+    exit_code = 2

@@ -1,0 +1,140 @@
+"""A one-file HTML report of the analytics views: KPI tiles, tables and inline SVG charts."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+from collections.abc import Callable
+from importlib.resources import files
+from pathlib import Path
+from string import Template
+
+import dlt
+import pandas as pd
+
+from antbot_source.analytics import charts
+
+# frame name -> query over the analytics views; {schema} is the quoted dataset name.
+QUERIES = {
+    "kpis": "SELECT * FROM {schema}.cdr_kpis",
+    "campaign_kpis": "SELECT * FROM {schema}.cdr_campaign_kpis ORDER BY attempts DESC",
+    "daily": "SELECT * FROM {schema}.cdr_campaign_daily ORDER BY campaign_id, day",
+    "hourly": "SELECT * FROM {schema}.cdr_hourly_profile ORDER BY weekday, hour",
+    "causes": "SELECT * FROM {schema}.cdr_hangup_causes ORDER BY campaign_id, cause_group",
+    "progress": "SELECT * FROM {schema}.campaign_progress ORDER BY campaign_id",
+    "span": "SELECT MIN(day_local) AS first_day, MAX(day_local) AS last_day FROM {schema}.cdr_enriched",
+}
+
+
+def read_frames(query: Callable[[str], pd.DataFrame], schema: str) -> dict[str, pd.DataFrame]:
+    """Every frame the report needs, read with `query` (SQL -> DataFrame) from dataset `schema`."""
+    return {name: query(sql.replace("{schema}", schema)) for name, sql in QUERIES.items()}
+
+
+def read_pipeline_frames(pipeline: dlt.Pipeline) -> dict[str, pd.DataFrame]:
+    """`read_frames` over the pipeline's destination and dataset."""
+    with pipeline.sql_client() as client:
+
+        def query(sql: str) -> pd.DataFrame:
+            with client.execute_query(sql) as cursor:
+                return cursor.df()
+
+        return read_frames(query, client.fully_qualified_dataset_name())
+
+
+def fmt_day(value: object) -> str:
+    return "–" if pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%d")
+
+
+def fmt_percent(value: object) -> str:
+    return "–" if pd.isna(value) else f"{float(value):.1%}"
+
+
+def fmt_seconds(value: object) -> str:
+    return "–" if pd.isna(value) else f"{float(value):.1f} s"
+
+
+def fmt_count(value: object) -> str:
+    return "–" if pd.isna(value) else f"{int(value):,}"
+
+
+def fmt_hours(value: object) -> str:
+    return "–" if pd.isna(value) else f"{int(value) / 3600:,.1f} h"
+
+
+def _table(frame: pd.DataFrame, columns: dict[str, tuple[str, Callable[[object], str]]]) -> str:
+    """`frame` as an HTML table: column -> (heading, formatter), plus the campaign label first."""
+    shown = pd.DataFrame({"campaign": charts.with_labels(frame)["campaign"]})
+    for column, (heading, fmt) in columns.items():
+        shown[heading] = frame[column].map(fmt)
+    return shown.to_html(index=False, border=0, escape=True)
+
+
+def _svg64(fig) -> str:
+    return base64.b64encode(charts.to_svg(fig)).decode("ascii")
+
+
+def render_report(frames: dict[str, pd.DataFrame], dataset: str) -> str:
+    """The report's HTML text, self-contained (no network)."""
+    kpis = frames["kpis"].iloc[0]
+    tiles = [
+        ("attempts", fmt_count(kpis["attempts"])),
+        ("answered", fmt_count(kpis["answered"])),
+        ("ASR", fmt_percent(kpis["asr"])),
+        ("NER", fmt_percent(kpis["ner"])),
+        ("ACD", fmt_seconds(kpis["acd_seconds"])),
+        ("talk time", fmt_hours(kpis["billsec_total"])),
+        ("machine share", fmt_percent(kpis["machine_share"])),
+    ]
+    tiles_html = "\n".join(
+        f'<div class="tile"><div class="value">{html.escape(v)}</div><div class="name">{n}</div></div>'
+        for n, v in tiles
+    )
+    campaign_table = _table(
+        frames["campaign_kpis"],
+        {
+            "attempts": ("attempts", fmt_count),
+            "answered": ("answered", fmt_count),
+            "asr": ("ASR", fmt_percent),
+            "ner": ("NER", fmt_percent),
+            "acd_seconds": ("ACD", fmt_seconds),
+            "billsec_total": ("talk time", fmt_hours),
+            "machine_share": ("machine share", fmt_percent),
+        },
+    )
+    progress_table = _table(
+        frames["progress"],
+        {
+            "status_label": ("status", lambda v: "–" if pd.isna(v) else str(v)),
+            "subscribers": ("subscribers", fmt_count),
+            "attempted_share": ("attempted", fmt_percent),
+            "reached": ("reached", fmt_count),
+            "completed": ("completed", fmt_count),
+            "completion_rate": ("completion rate", fmt_percent),
+            "attempts_per_subscriber": ("attempts / subscriber", lambda v: "–" if pd.isna(v) else f"{v:.2f}"),
+            "dnc_refusals": ("DNC refusals", fmt_count),
+        },
+    )
+    span = frames["span"].iloc[0]
+    template = Template(files("antbot_source.analytics").joinpath("report.html").read_text())
+    return template.substitute(
+        dataset=html.escape(dataset),
+        first_day=fmt_day(span["first_day"]),
+        last_day=fmt_day(span["last_day"]),
+        generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        tiles=tiles_html,
+        campaign_table=campaign_table,
+        progress_table=progress_table,
+        chart_campaigns=_svg64(charts.asr_acd_by_campaign(frames["campaign_kpis"])),
+        chart_daily=_svg64(charts.daily_by_campaign(frames["daily"])),
+        chart_hourly=_svg64(charts.hourly_heatmap(frames["hourly"])),
+        chart_causes=_svg64(charts.hangup_causes(frames["causes"])),
+        chart_funnel=_svg64(charts.campaign_funnel(frames["progress"])),
+    )
+
+
+def write_report(pipeline: dlt.Pipeline, out: Path) -> Path:
+    """Write the report of the pipeline's dataset to `out`; return the path."""
+    out.write_text(render_report(read_pipeline_frames(pipeline), pipeline.dataset_name), encoding="utf-8")
+    return out

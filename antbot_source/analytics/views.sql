@@ -1,0 +1,123 @@
+-- Analytics views over a loaded AntBot dataset; the same text runs on DuckDB and PostgreSQL.
+-- views.py fills in the quoted dataset name and the KPI select list of kpi_columns.sql.
+-- Statements are separated by a line holding only ";". Lookup views (lookup_*) are created first.
+
+-- Each CDR with labels, Vietnam-local time, the leg and the flags the KPIs count.
+CREATE VIEW {schema}.cdr_enriched AS
+SELECT
+    c.*,
+    camp.name AS campaign_name,
+    CAST(c.starting_local AS DATE) AS day_local,
+    CAST(EXTRACT(HOUR FROM c.starting_local) AS INTEGER) AS hour_local,
+    CAST(EXTRACT(ISODOW FROM c.starting_local) AS INTEGER) AS weekday_local,
+    leg.label AS leg,
+    COALESCE(c.leg_type = 1, FALSE) AS is_a_leg,
+    COALESCE(c.disposition = 'ANSWER', FALSE) AS answered,
+    disp.label AS disposition_label,
+    amd.label AS amd_label,
+    CASE
+        WHEN c.disposition = 'ANSWER' THEN 'answered'
+        ELSE COALESCE(cause.cause_group, disp.cause_group, 'other')
+    END AS cause_group,
+    COALESCE(cause.counts_for_ner, FALSE) AS ner_effective
+FROM (
+    SELECT cdr.*, cdr.starting_date AT TIME ZONE 'Asia/Ho_Chi_Minh' AS starting_local
+    FROM {schema}.cdr AS cdr
+) AS c
+LEFT JOIN {schema}.campaigns AS camp ON camp.id = c.campaign
+LEFT JOIN {schema}.lookup_leg_type AS leg ON leg.code = c.leg_type
+LEFT JOIN {schema}.lookup_disposition AS disp ON disp.code = c.disposition
+LEFT JOIN {schema}.lookup_amd_status AS amd ON amd.code = c.amd_status
+LEFT JOIN {schema}.lookup_hangup_cause AS cause
+    ON CAST(cause.code AS VARCHAR) = TRIM(CAST(c.hangup_cause_q850 AS VARCHAR))
+;
+-- Headline KPIs over every A-leg.
+CREATE VIEW {schema}.cdr_kpis AS
+SELECT {kpi_columns}
+FROM {schema}.cdr_enriched
+WHERE is_a_leg
+;
+-- KPIs per campaign (campaign_id NULL: calls outside any campaign).
+CREATE VIEW {schema}.cdr_campaign_kpis AS
+SELECT campaign AS campaign_id, campaign_name, {kpi_columns}
+FROM {schema}.cdr_enriched
+WHERE is_a_leg
+GROUP BY campaign, campaign_name
+;
+-- KPIs per campaign and Vietnam-local day.
+CREATE VIEW {schema}.cdr_campaign_daily AS
+SELECT campaign AS campaign_id, campaign_name, day_local AS day, {kpi_columns}
+FROM {schema}.cdr_enriched
+WHERE is_a_leg
+GROUP BY campaign, campaign_name, day_local
+;
+-- KPIs per Vietnam-local ISO weekday (1 Monday) and hour, over all campaigns.
+CREATE VIEW {schema}.cdr_hourly_profile AS
+SELECT e.weekday_local AS weekday, wd.label AS weekday_name, e.hour_local AS hour, {kpi_columns}
+FROM {schema}.cdr_enriched AS e
+LEFT JOIN {schema}.lookup_weekday AS wd ON wd.code = e.weekday_local
+WHERE e.is_a_leg
+GROUP BY e.weekday_local, wd.label, e.hour_local
+;
+-- A-legs per campaign and hangup-cause group, with the group's share of the campaign's attempts.
+CREATE VIEW {schema}.cdr_hangup_causes AS
+SELECT
+    campaign AS campaign_id,
+    campaign_name,
+    cause_group,
+    COUNT(*) AS calls,
+    CAST(COUNT(*) AS DOUBLE PRECISION)
+        / CAST(SUM(COUNT(*)) OVER (PARTITION BY campaign) AS DOUBLE PRECISION) AS share
+FROM {schema}.cdr_enriched
+WHERE is_a_leg
+GROUP BY campaign, campaign_name, cause_group
+;
+-- One row per campaign: subscribers by status and how far the campaign has got.
+CREATE VIEW {schema}.campaign_progress AS
+WITH subs AS (
+    SELECT
+        campaign,
+        COUNT(*) AS subscribers,
+        COUNT(*) FILTER (WHERE status = 1) AS pending,
+        COUNT(*) FILTER (WHERE status = 2) AS paused,
+        COUNT(*) FILTER (WHERE status = 3) AS aborted,
+        COUNT(*) FILTER (WHERE status = 4) AS failed,
+        COUNT(*) FILTER (WHERE status = 5) AS sent,
+        COUNT(*) FILTER (WHERE status = 6) AS in_process,
+        COUNT(*) FILTER (WHERE status = 7) AS dnc_refusals,
+        COUNT(*) FILTER (WHERE status = 8) AS completed,
+        COUNT(*) FILTER (WHERE count_attempt > 0) AS attempted,
+        CAST(COALESCE(SUM(count_attempt), 0) AS BIGINT) AS subscriber_attempts
+    FROM {schema}.subscribers
+    GROUP BY campaign
+),
+reached AS (
+    SELECT campaign, COUNT(DISTINCT subscriber) AS reached
+    FROM {schema}.cdr_enriched
+    WHERE is_a_leg AND answered AND subscriber IS NOT NULL
+    GROUP BY campaign
+)
+SELECT
+    camp.id AS campaign_id,
+    camp.name AS campaign_name,
+    camp.status,
+    st.label AS status_label,
+    COALESCE(subs.subscribers, 0) AS subscribers,
+    COALESCE(subs.pending, 0) AS pending,
+    COALESCE(subs.paused, 0) AS paused,
+    COALESCE(subs.aborted, 0) AS aborted,
+    COALESCE(subs.failed, 0) AS failed,
+    COALESCE(subs.sent, 0) AS sent,
+    COALESCE(subs.in_process, 0) AS in_process,
+    COALESCE(subs.dnc_refusals, 0) AS dnc_refusals,
+    COALESCE(subs.completed, 0) AS completed,
+    COALESCE(subs.attempted, 0) AS attempted,
+    COALESCE(reached.reached, 0) AS reached,
+    CAST(subs.completed AS DOUBLE PRECISION) / NULLIF(subs.subscribers, 0) AS completion_rate,
+    CAST(subs.attempted AS DOUBLE PRECISION) / NULLIF(subs.subscribers, 0) AS attempted_share,
+    CAST(subs.subscriber_attempts AS DOUBLE PRECISION) / NULLIF(subs.subscribers, 0)
+        AS attempts_per_subscriber
+FROM {schema}.campaigns AS camp
+LEFT JOIN subs ON subs.campaign = camp.id
+LEFT JOIN reached ON reached.campaign = camp.id
+LEFT JOIN {schema}.lookup_campaign_status AS st ON st.code = camp.status

@@ -1,0 +1,177 @@
+"""Which CDR date windows a pipeline run reads, and what it records when it has read them.
+
+The resource state of `cdr` (dlt resource state, committed with each load) holds:
+
+- `cursor`: the newest `starting_date` a live run has read (ISO, UTC);
+- `read_until`: when the last complete live pass read up to "now" (ISO, UTC);
+- `resume_from`: set while a live pass is unfinished: the start of its next window;
+- `backfills`: {"<since>|<until>": start of the next window} for unfinished `--since/--until` ranges;
+- `loaded_until`: everything loaded so far has `starting_date` before this instant (append is safe after it);
+- `pending`: whether the last run stopped with windows left (the caller runs the pipeline again).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+from typing import Any
+
+# Sent around each window so that a server reading from_date/to_date as open or closed bounds, or
+# truncating sub-second precision, still returns every row; rows outside the window are dropped locally.
+FILTER_MARGIN = timedelta(seconds=1)
+# a span this short is not cut further, however many rows share it
+MIN_SPAN = timedelta(seconds=2)
+MAX_PARTS = 64
+
+
+@dataclass(frozen=True)
+class Window:
+    """Rows with start <= starting_date < end (end None: no upper bound, the live edge)."""
+
+    start: datetime
+    end: datetime | None
+
+    def query(self) -> dict[str, str]:
+        """`from_date` / `to_date` for this window, timezone-aware (the server reads naive values as local)."""
+        params = {"from_date": iso(self.start - FILTER_MARGIN)}
+        if self.end is not None:
+            params["to_date"] = iso(self.end + FILTER_MARGIN)
+        return params
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """The windows of one run, and where the next run continues (None: this run finishes the range)."""
+
+    windows: tuple[Window, ...]
+    resume_from: datetime | None
+    backfill_key: str | None
+    now: datetime
+
+
+def iso(moment: datetime) -> str:
+    """A timezone-aware ISO-8601 string in UTC with an explicit `+00:00` offset."""
+    if moment.tzinfo is None:
+        raise ValueError(f"naive datetime {moment!r}: CDR windows are timezone-aware")
+    return moment.astimezone(UTC).isoformat()
+
+
+def _parse(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+Counter = Callable[[list[Window]], list[int]]
+
+
+def _split(begin: datetime, stop: datetime, open_end: bool, count: Counter, window_rows: int, run_rows: int):
+    """Consecutive windows from `begin` covering up to `stop` (the last one open when `open_end`), each
+    holding at most about `window_rows` rows by the server's count, until about `run_rows` rows are
+    planned; plus where the rest starts (None: nothing left).
+
+    A span holding too many rows is cut into as many equal parts as its count asks for, and
+    neighbouring parts are joined again while together they hold few enough: empty stretches of
+    history cost a count, not a window each.
+    """
+
+    def window(start: datetime, end: datetime) -> Window:
+        return Window(start, None if (open_end and end >= stop) else end)
+
+    todo: list[tuple[datetime, datetime, int | None]] = [(begin, stop, None)]
+    windows: list[Window] = []
+    planned = 0
+    while todo and (planned < run_rows or not windows):
+        start, end, rows = todo.pop(0)
+        if rows is None:
+            rows = count([window(start, end)])[0]
+        if rows <= window_rows or end - start <= MIN_SPAN:
+            windows.append(window(start, end))
+            planned += rows
+            continue
+        parts = min(-(-rows // window_rows), MAX_PARTS)
+        step = (end - start) / parts
+        cuts = [start + step * i for i in range(parts)] + [end]
+        spans = list(pairwise(cuts))
+        todo[0:0] = _join(spans, count([window(a, b) for a, b in spans]), window_rows)
+    return tuple(windows), (todo[0][0] if todo else None)
+
+
+def _join(spans: list[tuple[datetime, datetime]], counts: list[int], window_rows: int):
+    """Neighbouring spans joined while together they hold at most `window_rows` rows."""
+    joined: list[tuple[datetime, datetime, int]] = []
+    for (start, end), rows in zip(spans, counts, strict=True):
+        if joined and joined[-1][2] + rows <= window_rows:
+            joined[-1] = (joined[-1][0], end, joined[-1][2] + rows)
+        else:
+            joined.append((start, end, rows))
+    return joined
+
+
+def plan_run(
+    state: dict[str, Any],
+    *,
+    start_date: datetime,
+    lookback: timedelta,
+    now: datetime,
+    count: Counter,
+    window_rows: int,
+    run_rows: int,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> RunPlan:
+    """The windows this run reads.
+
+    Live (no since/until): continue an unfinished pass, else start a pass `lookback` behind the
+    cursor (or at `start_date` on a first load) and read to the open live edge. Backfill: read
+    [since, until) (`since` defaults to `start_date`, an absent `until` means up to the live edge),
+    continuing where an earlier run of the same range stopped; the live cursor is not read.
+    `count` gives the server's row count of a window; windows and runs are sized by it (`_split`).
+    """
+    for moment in (start_date, since, until):
+        if moment is not None and moment.tzinfo is None:
+            raise ValueError("CDR start_date, since and until must be timezone-aware")
+    if since is None and until is None:
+        key = None
+        begin = _parse(state.get("resume_from"))
+        if begin is None:
+            marks = [m for m in (_parse(state.get("cursor")), _parse(state.get("read_until"))) if m]
+            begin = min(marks) - lookback if marks else start_date
+    else:
+        since = since or start_date
+        key = f"{iso(since)}|{iso(until) if until else ''}"
+        begin = _parse(state.get("backfills", {}).get(key)) or since
+        if until is not None and begin >= until:
+            return RunPlan((), None, key, now)
+    windows, resume_from = _split(begin, until or now, until is None, count, window_rows, run_rows)
+    return RunPlan(windows, resume_from, key, now)
+
+
+def append_is_safe(state: dict[str, Any], plan: RunPlan) -> bool:
+    """True when nothing this run reads can already be in the destination (first load of that range)."""
+    loaded_until = _parse(state.get("loaded_until"))
+    return bool(plan.windows) and (loaded_until is None or plan.windows[0].start >= loaded_until)
+
+
+def record_run(state: dict[str, Any], plan: RunPlan, newest: datetime | None) -> None:
+    """Update the resource state after every window of `plan` was read; `newest` is the max starting_date."""
+    if plan.backfill_key is None:
+        cursor = _parse(state.get("cursor"))
+        if newest is not None and (cursor is None or newest > cursor):
+            state["cursor"] = iso(newest)
+        if plan.resume_from is None:
+            state.pop("resume_from", None)
+            state["read_until"] = iso(plan.now)
+        else:
+            state["resume_from"] = iso(plan.resume_from)
+    else:
+        backfills = state.setdefault("backfills", {})
+        if plan.resume_from is None:
+            backfills.pop(plan.backfill_key, None)
+        else:
+            backfills[plan.backfill_key] = iso(plan.resume_from)
+    if plan.windows:
+        last_end = plan.windows[-1].end or plan.now
+        reached = max(m for m in (last_end, newest, _parse(state.get("loaded_until"))) if m is not None)
+        state["loaded_until"] = iso(reached)
+    state["pending"] = plan.resume_from is not None

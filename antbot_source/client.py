@@ -1,0 +1,306 @@
+"""AntBotClient: one httpx client per run, bearer token from `get-token/`, retries, and the `next` walk."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, Self
+
+import httpx
+import orjson
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from antbot_source.errors import ApiError, AuthError, UnreachableError
+
+log = logging.getLogger(__name__)
+
+TOKEN_KEYS = ("access", "access_token", "token")
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# a Retry-After longer than this is not honoured as given (a stuck header must not stall a load for hours)
+MAX_RETRY_AFTER_S = 120.0
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """Everything needed to build an AntBotClient; picklable, so worker processes can build their own."""
+
+    base_url: str
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    access_token: str | None = field(default=None, repr=False)
+    token_path: str = "get-token/"
+    page_size: int = 1000
+    timeout: float = 30.0
+    max_attempts: int = 8
+
+    def connect(self) -> AntBotClient:
+        """A new client for this configuration (close it, or use it in a `with` block)."""
+        return AntBotClient(self)
+
+
+class _Retryable(Exception):
+    """A transient answer (429, 5xx): retried, waiting `retry_after` seconds when the server said so."""
+
+    def __init__(self, response: httpx.Response, retry_after: float | None):
+        super().__init__(f"HTTP {response.status_code}")
+        self.response = response
+        self.retry_after = retry_after
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    """`Retry-After` as seconds (delta-seconds or an HTTP date), capped; None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds()
+        except (TypeError, ValueError):
+            return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
+
+
+class _WaitRetryAfter:
+    """Exponential back-off with jitter, replaced by the server's `Retry-After` when it sent one."""
+
+    def __init__(self) -> None:
+        self._backoff = wait_exponential_jitter(initial=0.25, max=30.0, jitter=0.25)
+
+    def __call__(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, _Retryable) and exc.retry_after is not None:
+            return exc.retry_after
+        return self._backoff(state)
+
+
+def _is_transient(exc: BaseException) -> bool:
+    return isinstance(exc, _Retryable | httpx.TimeoutException | httpx.TransportError)
+
+
+def _never_arrived(exc: BaseException) -> bool:
+    """A failure after which the server certainly did not act: 429, or no connection was made."""
+    if isinstance(exc, _Retryable):
+        return exc.response.status_code == 429
+    return isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+
+
+def _describe(path_or_url: str) -> str:
+    """The path part of a request target, for messages (never a query string with a token in it)."""
+    return httpx.URL(path_or_url).path or path_or_url
+
+
+class AntBotClient:
+    """The one HTTP client of a run: authenticated, retrying, and walking paginated lists.
+
+    One `httpx.Client` stays open until `close()`; it is shared safely by the extract threads.
+    """
+
+    def __init__(self, config: ClientConfig):
+        self.config = config
+        self._base = config.base_url.rstrip("/") + "/"
+        self._http = httpx.Client(
+            base_url=self._base,
+            timeout=config.timeout,
+            headers={"Accept": "application/json", "User-Agent": "antbot-dlt"},
+            limits=httpx.Limits(max_connections=32, max_keepalive_connections=32),
+        )
+        self._token: str | None = config.access_token
+        self._token_generation = 0
+        self._token_lock = threading.Lock()
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Close the HTTP connections."""
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- transport -------------------------------------------------------------------------------
+    def _send(self, method: str, url: str, *, params: dict | None, json: Any, token: str | None,
+              safe_retry: bool = True) -> httpx.Response:
+        """One request with retries on 429, 5xx, timeouts and dropped connections (only 429 and failed
+        connections when `safe_retry` is False: a write the server may have applied is not resent)."""
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        retrying = Retrying(
+            stop=stop_after_attempt(max(1, self.config.max_attempts)),
+            wait=_WaitRetryAfter(),
+            retry=retry_if_exception(_is_transient if safe_retry else _never_arrived),
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    response = self._http.request(method, url, params=params, json=json, headers=headers)
+                    if response.status_code in RETRY_STATUSES:
+                        raise _Retryable(response, _retry_after_seconds(response.headers.get("Retry-After")))
+        except _Retryable as exc:
+            return exc.response
+        except httpx.TransportError as exc:
+            raise UnreachableError(
+                f"cannot reach AntBot at {self._base} ({type(exc).__name__}) "
+                f"after {self.config.max_attempts} attempts"
+            ) from None
+        return response
+
+    def _fetch_token(self, seen_generation: int) -> tuple[str, int]:
+        """A fresh token from `get-token/`, unless another thread renewed it since `seen_generation`."""
+        with self._token_lock:
+            if self._token_generation != seen_generation and self._token:
+                return self._token, self._token_generation
+            cfg = self.config
+            if not (cfg.username and cfg.password):
+                raise AuthError(
+                    "AntBot refused the access token and no username/password is configured to renew it"
+                    if cfg.access_token
+                    else "no AntBot credentials: set username and password, or access_token"
+                )
+            response = self._send(
+                "POST", cfg.token_path, params=None, json={"username": cfg.username, "password": cfg.password},
+                token=None,
+            )
+            if response.status_code in (400, 401, 403):
+                raise AuthError(f"AntBot refused the credentials of user {cfg.username!r} "
+                                f"(HTTP {response.status_code} from {_describe(cfg.token_path)})")
+            body = self._parse(response, cfg.token_path)
+            token = next((body[k] for k in TOKEN_KEYS if isinstance(body, dict) and body.get(k)), None)
+            if not isinstance(token, str):
+                raise AuthError(f"AntBot answered {_describe(cfg.token_path)} without a token "
+                                f"(expected one of {', '.join(TOKEN_KEYS)})")
+            self._token = token
+            self._token_generation += 1
+            return token, self._token_generation
+
+    def _current_token(self) -> tuple[str, int]:
+        with self._token_lock:
+            token, generation = self._token, self._token_generation
+        if token is None:
+            return self._fetch_token(generation)
+        return token, generation
+
+    @staticmethod
+    def _check_status(response: httpx.Response, path_or_url: str) -> None:
+        if response.status_code >= 400:
+            raise ApiError(
+                f"AntBot answered HTTP {response.status_code} to {response.request.method} {_describe(path_or_url)}",
+                status_code=response.status_code,
+                body=response.text[:500],
+            )
+
+    @classmethod
+    def _parse(cls, response: httpx.Response, path_or_url: str) -> Any:
+        cls._check_status(response, path_or_url)
+        if not response.content:
+            return None
+        where = _describe(path_or_url)
+        try:
+            body = orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            raise ApiError(f"AntBot answered {where} with a body that is not JSON",
+                           status_code=response.status_code, body=response.text[:500]) from None
+        if isinstance(body, dict) and "error" in body and "results" not in body and "id" not in body:
+            raise ApiError(f"AntBot reported an error for {where}: {str(body['error'])[:300]}",
+                           status_code=response.status_code, body=body)
+        return body
+
+    def _authorized(self, method: str, path_or_url: str, params: dict | None, json: Any,
+                    safe_retry: bool = True) -> httpx.Response:
+        """The response to one request sent with the current token; a 401 renews it once and replays."""
+        token, generation = self._current_token()
+        response = self._send(method, path_or_url, params=params, json=json, token=token, safe_retry=safe_retry)
+        if response.status_code == 401:
+            token, _ = self._fetch_token(generation)
+            response = self._send(method, path_or_url, params=params, json=json, token=token,
+                                  safe_retry=safe_retry)
+            if response.status_code == 401:
+                raise AuthError(f"AntBot refused a fresh token for {method} {_describe(path_or_url)} (HTTP 401)")
+        return response
+
+    def request(self, method: str, path_or_url: str, *, params: dict | None = None, json: Any = None,
+                safe_retry: bool = True) -> Any:
+        """Send one authenticated request and return its parsed JSON body.
+
+        A 401 renews the token once and replays the request; a second 401 raises AuthError.
+        Transient failures are retried with back-off; what remains raises ApiError or UnreachableError,
+        as does an HTTP 200 body carrying `error`. `safe_retry=False` (non-idempotent writes such as
+        create POSTs) retries only what the server cannot have applied: 429 and failed connections.
+        """
+        return self._parse(self._authorized(method, path_or_url, params, json, safe_retry), path_or_url)
+
+    def get_bytes(self, path_or_url: str, *, params: dict | None = None) -> bytes:
+        """The raw body of an authenticated GET (same token, retry and error rules as `request`,
+        except that an HTTP 200 body carrying `error` is for the caller to detect)."""
+        response = self._authorized("GET", path_or_url, params, None)
+        self._check_status(response, path_or_url)
+        return response.content
+
+    def iter_pages(self, path: str, params: dict | None = None) -> Iterator[list[dict]]:
+        """Every page of a list endpoint, following the absolute `next` link to the end.
+
+        Sends `page_size` but never relies on it (nor on `count`). A bare list is one page, a bare
+        object a page of one row. A 404 on a followed `next` link ends the walk: the list shrank
+        while it was walked, and the API answers 404 for a page past the end.
+        """
+        body = self.request("GET", path, params={**(params or {}), "page_size": self.config.page_size})
+        while True:
+            if isinstance(body, list):
+                rows, next_url = body, None
+            elif isinstance(body, dict) and isinstance(body.get("results"), list):
+                rows, next_url = body["results"], body.get("next")
+            elif isinstance(body, dict):
+                rows, next_url = [body], None
+            else:
+                rows, next_url = [], None
+            if rows:
+                yield rows
+            if not next_url:
+                return
+            try:
+                body = self.request("GET", next_url)
+            except ApiError as exc:
+                if exc.status_code == 404:
+                    log.warning("%s: next page answered 404, the list shrank during the walk", _describe(path))
+                    return
+                raise
+
+
+class SharedClient:
+    """One AntBotClient shared by the resources of a source run: opened by the first user, closed by the last."""
+
+    def __init__(self, config: ClientConfig):
+        self.config = config
+        self._client: AntBotClient | None = None
+        self._users = 0
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def use(self) -> Iterator[AntBotClient]:
+        """The shared client, kept open while any resource is still using it."""
+        with self._lock:
+            if self._client is None:
+                self._client = self.config.connect()
+            self._users += 1
+            client = self._client
+        try:
+            yield client
+        finally:
+            with self._lock:
+                self._users -= 1
+                if self._users == 0 and self._client is not None:
+                    self._client.close()
+                    self._client = None

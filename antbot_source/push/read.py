@@ -1,0 +1,120 @@
+"""The warehouse side of a push: a DuckDB or PostgreSQL connection scoped to one dataset."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from antbot_source.errors import ConfigError
+from antbot_source.settings import DEFAULT_DUCKDB
+
+Destination = Literal["duckdb", "postgres"]
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
+
+
+def quote_ident(name: str) -> str:
+    """Quote one SQL identifier (schema, table or column name)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def qualified(dataset: str, table: str) -> str:
+    """`"dataset"."table"`, or the name as given when it already names a schema (`other.table`)."""
+    if "." in table or not _IDENT.match(table):
+        return table
+    return f"{quote_ident(dataset)}.{quote_ident(table)}"
+
+
+@dataclass
+class Warehouse:
+    """An open connection to the dataset that holds the input table and the push records."""
+
+    conn: Any
+    dataset: str
+    kind: Destination
+
+    @classmethod
+    def open(cls, destination: Destination, dataset: str, duckdb_path: Path | str | None = None,
+             postgres_dsn: str | None = None) -> Warehouse:
+        """Connect to DuckDB (a file) or PostgreSQL (a DSN) and make sure the dataset schema exists."""
+        if destination == "duckdb":
+            import duckdb
+
+            conn = duckdb.connect(str(duckdb_path or DEFAULT_DUCKDB))
+        else:
+            import psycopg2
+
+            if not postgres_dsn:
+                raise ValueError("a PostgreSQL destination needs a DSN (--postgres-dsn or dlt credentials)")
+            conn = psycopg2.connect(postgres_dsn)
+            conn.autocommit = True  # each ledger write must be durable before the request it announces
+        wh = cls(conn, dataset, destination)
+        wh.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(dataset)}")
+        return wh
+
+    @property
+    def _param(self) -> str:
+        return "?" if self.kind == "duckdb" else "%s"
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Run one statement (use `?` for parameters; it is translated for PostgreSQL)."""
+        cur = self.conn.cursor()
+        try:
+            cur.execute(sql.replace("?", self._param) if params else sql, tuple(params))
+        finally:
+            cur.close()
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Run a query inside the dataset (unqualified names resolve there) and return rows as dicts."""
+        cur = self.conn.cursor()
+        try:
+            if self.kind == "duckdb":
+                cur.execute(f"SET schema = '{self.dataset}'")
+            else:
+                cur.execute(f"SET search_path TO {quote_ident(self.dataset)}, public")
+            cur.execute(sql.replace("?", self._param) if params else sql, tuple(params))
+            names = [d[0].lower() for d in cur.description]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+        finally:
+            if self.kind == "duckdb":
+                cur.execute("SET schema = 'main'")
+            cur.close()
+
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """Append rows to `dataset.table` in one statement (DuckDB reads them as an Arrow table)."""
+        if not rows:
+            return
+        target = f"{qualified(self.dataset, table)} ({', '.join(quote_ident(c) for c in columns)})"
+        cur = self.conn.cursor()
+        try:
+            if self.kind == "duckdb":
+                import pyarrow as pa
+
+                # a parameter per value makes a 500-row INSERT take ~0.3 s in DuckDB; Arrow takes ~5 ms
+                data = pa.Table.from_arrays([pa.array(list(col)) for col in zip(*rows, strict=True)],
+                                            names=[f"c{i}" for i in range(len(columns))])
+                cur.register("_antbot_rows", data)
+                cur.execute(f"INSERT INTO {target} SELECT * FROM _antbot_rows")
+            else:
+                from psycopg2.extras import execute_values
+
+                execute_values(cur, f"INSERT INTO {target} VALUES %s", rows, page_size=1_000)
+        finally:
+            cur.close()
+
+    def read_input(self, table: str | None, query: str | None) -> list[dict[str, Any]]:
+        """The rows to push: all of `table` (in the dataset) or the result of `query`."""
+        if bool(table) == bool(query):
+            raise ConfigError("give exactly one of --table or --query")
+        sql = query if query else f"SELECT * FROM {qualified(self.dataset, table or '')}"
+        try:
+            return self.query(sql)
+        except Exception as exc:  # noqa: BLE001 - duckdb.Error and psycopg2.Error share no base class
+            raise ConfigError(f"cannot read the push input from dataset {self.dataset!r}: {exc}") from None
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.conn.close()

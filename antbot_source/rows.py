@@ -1,0 +1,89 @@
+"""Row normalisation: ids from `url`, relation URLs to ids, JSON-string fields parsed, timestamps to UTC."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+# fields the API renders as JSON-encoded strings (habit `json_as_string`)
+JSON_STRING_FIELDS: frozenset[str] = frozenset({"additional_vars", "collected_data", "data"})
+
+# DRF hyperlinks: absolute, no query, ending in `/<id>/`
+_RELATION_URL = re.compile(r"^https?://\S+/(\d+)/$")
+_ID_AT_END = re.compile(r"/(\d+)/?(?:[?#].*)?$")
+
+
+def id_from_url(value: Any) -> Any:
+    """The integer id at the end of an absolute object URL (`.../contact/42/` -> 42); other values as given."""
+    if isinstance(value, str):
+        match = _RELATION_URL.match(value)
+        if match:
+            return int(match.group(1))
+    return value
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """An ISO-8601 value as a timezone-aware UTC datetime; None for null or empty.
+
+    A value without an offset is taken as UTC: the API renders every timestamp with an offset
+    (`Z` or `+07:00`), so a naive one is a rendering choice, never a server-local reading.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        parsed = value
+    else:
+        parsed = datetime.fromisoformat(str(value))
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _parse_json_string(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return value
+    if value == "":
+        return None
+    return value
+
+
+def normalise_row(
+    row: dict[str, Any],
+    *,
+    timestamps: Collection[str] = (),
+    json_fields: Collection[str] = JSON_STRING_FIELDS,
+) -> dict[str, Any]:
+    """One API object as a destination row.
+
+    - `id` taken from `url` when absent (`url` itself is dropped: it is the id plus the endpoint);
+    - relation URLs (and lists of them) become integer ids;
+    - `json_fields` holding JSON-encoded strings become objects;
+    - `timestamps` become timezone-aware UTC datetimes.
+    """
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        if key == "url":
+            continue
+        if isinstance(value, list):
+            value = [id_from_url(v) for v in value]
+        elif isinstance(value, str):
+            value = id_from_url(value)
+        out[key] = value
+    if out.get("id") is None and isinstance(row.get("url"), str):
+        match = _ID_AT_END.search(row["url"])
+        if match:
+            out["id"] = int(match.group(1))
+    for key in json_fields:
+        if key in out:
+            out[key] = _parse_json_string(out[key])
+    for key in timestamps:
+        if key in out:
+            out[key] = parse_timestamp(out[key])
+    return out

@@ -1,0 +1,318 @@
+"""The sandbox's ASGI app: AntBot's routes under /rest-api/ and the admin routes under /_sandbox/."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+import secrets
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from antbot_source.sandbox import fields as F
+from antbot_source.sandbox.world import CREATE_COUNTED, UPDATABLE, WRITES, ApiProblem, World
+
+Handler = Callable[[Request, str], Awaitable[Response]]
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
+
+
+@dataclass
+class ServerState:
+    """What the server remembers between requests: tokens, counters, the rate limiter."""
+
+    tokens: dict[str, tuple[str, float]] = field(default_factory=dict)  # token -> (account, issued at)
+    requests: Counter = field(default_factory=Counter)
+    statuses: Counter = field(default_factory=Counter)
+    writes_received: int = 0  # create POSTs handled (applied or not), for wait_for_writes
+    writes_ok: int = 0  # create POSTs answered 2xx, for hang_writes_after
+    bucket: float = 0.0
+    bucket_at: float = 0.0
+    writes_changed: asyncio.Condition | None = None
+
+
+class Sandbox:
+    """The routes of one sandbox over one world."""
+
+    def __init__(self, world: World, admin_key: str, seed: int = 0) -> None:
+        self.world = world
+        self.admin_key = admin_key
+        self.state = ServerState()
+        self.chaos = random.Random(seed)
+        self.hung: set[asyncio.Future] = set()
+
+    # ---- the guard every /rest-api/ request passes ----
+    async def guarded(self, request: Request, key: str, handler: Handler, auth: bool = True) -> Response:
+        h, st = self.world.habits, self.state
+        st.requests[key] += 1
+        if h.latency_ms:
+            await asyncio.sleep(h.latency_ms / 1000)
+        response = self._throttle()
+        if response is None and h.error_rate and self.chaos.random() < h.error_rate:
+            status = self.chaos.choice((502, 503))
+            response = Response(b"<html><body><h1>%d Bad Gateway</h1></body></html>" % status if status == 502 else
+                                b"<html><body><h1>503 Service Unavailable</h1></body></html>",
+                                status_code=status, media_type="text/html")
+        account = None
+        if response is None and auth:
+            account, response = self._authenticate(request)
+        if response is None:
+            try:
+                response = await handler(request, account or "")
+            except ApiProblem as problem:
+                response = json_response(problem.body, problem.status)
+        st.statuses[str(response.status_code)] += 1
+        return response
+
+    def _throttle(self) -> Response | None:
+        rate = self.world.habits.rate_limit_per_s
+        if not rate:
+            return None
+        st, now = self.state, time.monotonic()
+        st.bucket = min(rate, st.bucket + (now - st.bucket_at) * rate) if st.bucket_at else rate
+        st.bucket_at = now
+        if st.bucket < 1:
+            wait = self.world.habits.retry_after_s
+            return json_response({"detail": f"Request was throttled. Expected available in {wait} seconds."}, 429,
+                                 {"Retry-After": str(wait)})
+        st.bucket -= 1
+        return None
+
+    def _authenticate(self, request: Request) -> tuple[str | None, Response | None]:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if not header:
+            return None, self._unauthorized({"detail": "Authentication credentials were not provided."})
+        entry = self.state.tokens.get(token.strip()) if scheme.lower() == "bearer" else None
+        # the lifetime in force now applies, so shortening token_ttl_s expires tokens already handed out
+        if entry is None or entry[1] + self.world.habits.token_ttl_s <= time.monotonic():
+            return None, self._unauthorized({"detail": "Given token not valid for any token type",
+                                             "code": "token_not_valid"})
+        return entry[0], None
+
+    @staticmethod
+    def _unauthorized(body: dict) -> Response:
+        return json_response(body, 401, {"WWW-Authenticate": 'Bearer realm="api"'})
+
+    # ---- /rest-api/ ----
+    async def get_token(self, request: Request) -> Response:
+        async def handler(req: Request, _: str) -> Response:
+            body = await _body(req)
+            missing = {k: ["This field is required."] for k in ("username", "password") if not body.get(k)}
+            if missing:
+                return json_response(missing, 400)
+            acc = self.world.accounts.get(str(body["username"]))
+            if acc is None or not secrets.compare_digest(acc.account.password, str(body["password"])):
+                return json_response({"detail": "No active account found with the given credentials"}, 401)
+            token = secrets.token_urlsafe(32)
+            self.state.tokens[token] = (acc.account.username, time.monotonic())
+            return json_response({"refresh": secrets.token_urlsafe(32), "access": token})
+
+        return await self.guarded(request, "POST /rest-api/get-token/", handler, auth=False)
+
+    async def collection(self, request: Request) -> Response:
+        endpoint = request.path_params["endpoint"]
+        key = f"{request.method} /rest-api/{endpoint}/"
+        if endpoint not in F.ENDPOINTS:
+            return await self.guarded(request, key, _not_found)
+        if request.method == "GET":
+            return await self.guarded(request, key, lambda req, acc: self._list(req, acc, endpoint))
+        if endpoint not in WRITES:
+            return await self.guarded(request, key, _not_allowed)
+
+        async def create(req: Request, acc: str) -> Response:
+            body = await _body(req)
+            return json_response(self.world.create(acc, endpoint, body), 201)
+
+        return await self.guarded(request, key, self._counted(create) if endpoint in CREATE_COUNTED else create)
+
+    async def bulk(self, request: Request) -> Response:
+        async def handler(req: Request, acc: str) -> Response:
+            status, body = self.world.bulk_create(acc, await _body(req))
+            return json_response(body, status)
+
+        return await self.guarded(request, "POST /rest-api/bulkcontact/", self._counted(handler))
+
+    async def detail(self, request: Request) -> Response:
+        endpoint, row_id = request.path_params["endpoint"], request.path_params["id"]
+        key = f"{request.method} /rest-api/{endpoint}/{{id}}/"
+        if endpoint not in F.ENDPOINTS:
+            return await self.guarded(request, key, _not_found)
+
+        async def handler(req: Request, acc: str) -> Response:
+            tbl = self.world.table(acc, endpoint)
+            if req.method == "GET":
+                pos = tbl.pos_of(row_id)
+                if pos is None:
+                    raise ApiProblem(404, {"detail": "Not found."})
+                return json_response(self.world.render(acc, endpoint, [pos])[0])
+            if req.method == "PUT":
+                if endpoint not in UPDATABLE:
+                    return await _not_allowed(req, acc)
+                return json_response(self.world.update(acc, endpoint, row_id, await _body(req)))
+            self.world.delete(acc, endpoint, row_id)
+            return Response(status_code=204)
+
+        return await self.guarded(request, key, handler)
+
+    async def campaign_status(self, request: Request) -> Response:
+        async def handler(req: Request, acc: str) -> Response:
+            return json_response(self.world.campaign_status(acc, req.path_params["id"], await _body(req)))
+
+        return await self.guarded(request, "POST /rest-api/campaigns/{id}/status/", handler)
+
+    async def _list(self, request: Request, account: str, endpoint: str) -> Response:
+        h = self.world.habits
+        params = dict(request.query_params)
+        pos = self.world.query(account, endpoint, params)
+        size = h.fixed_page_size or _page_size(params.get("page_size"), h.default_page_size, h.max_page_size)
+        count = len(pos)
+        pages = max(1, math.ceil(count / size))
+        raw_page = params.get("page", "1")
+        page = pages if raw_page == "last" else (int(raw_page) if raw_page.isdigit() else 0)
+        if not 1 <= page <= pages:
+            raise ApiProblem(404, {"detail": "Invalid page."})
+        idx = pos[(page - 1) * size: page * size]
+        results = self.world.render(account, endpoint, idx)
+        url = request.url
+        nxt = str(url.include_query_params(page=page + 1)) if page < pages else None
+        prev = None
+        if page > 1:
+            prev = str(url.remove_query_params("page") if page == 2 else url.include_query_params(page=page - 1))
+        body = orjson.dumps({"count": count, "next": nxt, "previous": prev, "results": results})
+        if endpoint == "cdr" and (h.late_cdrs_per_page or h.live_inserts_per_page):
+            self.world.after_cdr_page(account)
+        return Response(body, media_type="application/json")
+
+    def _counted(self, handler: Handler) -> Handler:
+        """A create POST: counted for wait_for_writes, and hung for ever past hang_writes_after."""
+
+        async def run(request: Request, account: str) -> Response:
+            h, st = self.world.habits, self.state
+            hang = h.hang_writes_after is not None and st.writes_ok >= h.hang_writes_after
+            try:
+                if hang and not h.hang_applies_write:
+                    response = None
+                else:
+                    response = await handler(request, account)
+            finally:
+                await self._wrote()
+            if hang:
+                forever = asyncio.get_running_loop().create_future()
+                self.hung.add(forever)
+                await forever  # never answered; other requests go on being served
+            if response is not None and 200 <= response.status_code < 300:
+                st.writes_ok += 1
+            return response
+
+        return run
+
+    async def _wrote(self) -> None:
+        cond = self._writes_cond()
+        async with cond:
+            self.state.writes_received += 1
+            cond.notify_all()
+
+    def _writes_cond(self) -> asyncio.Condition:
+        if self.state.writes_changed is None:
+            self.state.writes_changed = asyncio.Condition()
+        return self.state.writes_changed
+
+    # ---- /_sandbox/ ----
+    def admin(self, handler: Callable[[Request], Awaitable[Any]]) -> Callable[[Request], Awaitable[Response]]:
+        async def run(request: Request) -> Response:
+            if not secrets.compare_digest(request.headers.get("x-sandbox-key", ""), self.admin_key):
+                return json_response({"detail": "X-Sandbox-Key missing or wrong."}, 403)
+            try:
+                return json_response(await handler(request))
+            except (KeyError, ValueError, TypeError) as exc:
+                return json_response({"detail": f"bad admin request: {exc!r}"}, 400)
+
+        return run
+
+    async def a_truth(self, request: Request) -> Any:
+        return self.world.truth(request.query_params.get("account", "demo"))
+
+    async def a_rows(self, request: Request) -> Any:
+        q = request.query_params
+        return self.world.rows(q.get("account", "demo"), q["table"])
+
+    async def a_advance(self, request: Request) -> Any:
+        return self.world.advance(request.query_params.get("account", "demo"), **(await _body(request)))
+
+    async def a_habits(self, request: Request) -> Any:
+        if request.method == "PUT":
+            self.world.habits = self.world.habits.updated(**(await _body(request)))
+        return self.world.habits.to_dict()
+
+    async def a_stats(self, request: Request) -> Any:
+        st = self.state
+        if request.method == "POST":
+            st.requests.clear()
+            st.statuses.clear()
+        return {"requests": dict(st.requests), "statuses": dict(st.statuses), "writes": st.writes_received}
+
+    async def a_wait_writes(self, request: Request) -> Any:
+        n, timeout = int(request.query_params["n"]), float(request.query_params.get("timeout", "30"))
+        cond = self._writes_cond()
+        async with cond:
+            try:
+                await asyncio.wait_for(cond.wait_for(lambda: self.state.writes_received >= n), timeout)
+            except TimeoutError:
+                pass
+        return {"writes": self.state.writes_received, "reached": self.state.writes_received >= n}
+
+    def app(self) -> Starlette:
+        a = self.admin
+        return Starlette(routes=[
+            Route("/rest-api/get-token/", self.get_token, methods=["POST"]),
+            Route("/rest-api/bulkcontact/", self.bulk, methods=["POST"]),
+            Route("/rest-api/campaigns/{id:int}/status/", self.campaign_status, methods=["POST"]),
+            Route("/rest-api/{endpoint}/", self.collection, methods=["GET", "POST"]),
+            Route("/rest-api/{endpoint}/{id:int}/", self.detail, methods=["GET", "PUT", "DELETE"]),
+            Route("/_sandbox/truth", a(self.a_truth)),
+            Route("/_sandbox/rows", a(self.a_rows)),
+            Route("/_sandbox/advance", a(self.a_advance), methods=["POST"]),
+            Route("/_sandbox/habits", a(self.a_habits), methods=["GET", "PUT"]),
+            Route("/_sandbox/stats", a(self.a_stats), methods=["GET", "POST"]),
+            Route("/_sandbox/wait-writes", a(self.a_wait_writes)),
+        ])
+
+
+def _page_size(raw: str | None, default: int, maximum: int) -> int:
+    if raw is None or not raw.isdigit() or int(raw) < 1:
+        return default
+    return min(int(raw), maximum)
+
+
+async def _body(request: Request) -> Any:
+    """The request body: JSON, or a form; {} when empty."""
+    raw = await request.body()
+    if not raw:
+        return {}
+    if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        return dict(parse_qsl(raw.decode()))
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise ApiProblem(400, {"detail": "JSON parse error"}) from None
+
+
+async def _not_found(request: Request, account: str) -> Response:
+    return json_response({"detail": "Not found."}, 404)
+
+
+async def _not_allowed(request: Request, account: str) -> Response:
+    return json_response({"detail": f'Method "{request.method}" not allowed.'}, 405)

@@ -1,0 +1,52 @@
+"""Habits: every switchable behaviour of the real AntBot service that the sandbox reproduces."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass
+class Habits:
+    """Switches for the real service's habits.
+
+    The cheap, realistic ones are on by default; the disruptive ones are off (0 / None).
+    """
+
+    # rendering and reading
+    vn_offset: bool = True  # timestamps rendered with +07:00 (off: UTC with "Z")
+    naive_as_local: bool = True  # naive filter datetimes read as Vietnam time (off: as UTC)
+    cdr_newest_first: bool = True  # CDR lists ordered newest first (off: oldest first)
+    json_as_string: bool = True  # additional_vars / collected_data / data as JSON-encoded strings
+    ignore_unknown_params: bool = True  # unknown query parameters silently ignored (off: 400)
+    # pagination
+    default_page_size: int = 100  # page size when the client sends no page_size
+    max_page_size: int = 1000  # a larger page_size is cut down to this
+    fixed_page_size: int | None = None  # when set, page_size is ignored and this size is used
+    # writes
+    bulk_stop_at_duplicate: bool = True  # bulkcontact/ stops at the first existing number, HTTP 200 error
+    post_duplicates: bool = True  # POSTs create duplicates (off: 400 for an existing number)
+    cascade_deletes: bool = True  # deletes cascade to dependants (off: only the row itself goes)
+    # disruptive, off by default
+    rate_limit_per_s: float | None = None  # above this many /rest-api/ requests a second: 429
+    retry_after_s: int = 1  # the Retry-After header of a 429
+    error_rate: float = 0.0  # share of /rest-api/ requests answered 502 or 503 (nothing applied)
+    latency_ms: int = 0  # every /rest-api/ answer is delayed by this much
+    late_cdrs_per_page: int = 0  # each served CDR page inserts N CDRs 5-60 min behind the newest served
+    live_inserts_per_page: int = 0  # each served CDR page inserts N CDRs (new ones and some with old dates)
+    token_ttl_s: float = 86_400.0  # lifetime of a token from get-token/
+    hang_writes_after: int | None = None  # create POSTs after this many are never answered
+    hang_applies_write: bool = True  # a hung create POST is applied before it hangs (off: not applied)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The habits as a plain dict (JSON-ready)."""
+        return dataclasses.asdict(self)
+
+    def updated(self, **changes: Any) -> Habits:
+        """A copy with `changes` applied; an unknown habit name raises ValueError."""
+        names = {f.name for f in dataclasses.fields(self)}
+        unknown = set(changes) - names
+        if unknown:
+            raise ValueError(f"unknown habits: {sorted(unknown)}")
+        return dataclasses.replace(self, **changes)

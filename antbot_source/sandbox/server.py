@@ -1,0 +1,134 @@
+"""Running the sandbox: `serve()` in this process, or `run_sandbox()` in a child process with a handle."""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import json
+import secrets
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+from antbot_source.sandbox.app import Sandbox
+from antbot_source.sandbox.habits import Habits
+from antbot_source.sandbox.world import Account, World
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000, seed: int = 7, cdrs: int = 2_000,
+          habits: Habits | None = None, other_cdrs: int | None = None, announce_json: bool = False) -> None:
+    """Seed a world and serve it until interrupted; announce the base URL and accounts on stdout."""
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(1024)  # connections wait in the backlog until uvicorn accepts them
+    world = World(seed, cdrs, habits, other_cdrs=other_cdrs)
+    gc.freeze()  # the world's millions of objects stay out of every later garbage collection
+    admin_key = secrets.token_urlsafe(16)
+    shown_host = f"[{host}]" if ":" in host else host
+    root = f"http://{shown_host}:{sock.getsockname()[1]}"
+    accounts = [dataclasses.asdict(a.account) for a in world.accounts.values()]
+    if announce_json:
+        print(json.dumps({"root": root, "admin_key": admin_key, "accounts": accounts}), flush=True)
+    else:
+        print(f"AntBot sandbox serving {root}/rest-api  (seed {seed}, {cdrs:,} CDRs)")
+        for a in accounts:
+            print(f"  account  {a['username']} / {a['password']}")
+        print(f"  admin    header X-Sandbox-Key: {admin_key}", flush=True)
+    config = uvicorn.Config(Sandbox(world, admin_key, seed).app(), loop="uvloop", http="httptools",
+                            access_log=False, log_level="warning", lifespan="off", timeout_graceful_shutdown=1)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+@dataclass
+class SandboxHandle:
+    """A running sandbox: where it is, who may log in, and its admin controls (over HTTP)."""
+
+    root: str
+    admin_key: str
+    accounts: list[Account]
+    pid: int
+    _admin: httpx.Client = field(repr=False)
+
+    @property
+    def base_url(self) -> str:
+        return self.root + "/rest-api"
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        r = self._admin.request(method, path, **kwargs)
+        r.raise_for_status()
+        return orjson.loads(r.content)
+
+    def truth(self, account: str = "demo") -> dict[str, dict[str, Any]]:
+        """{table: {"count": n, "ids": set of ids}} for every table of the account, as the server holds it."""
+        raw = self._call("GET", "/_sandbox/truth", params={"account": account})
+        return {t: {"count": v["count"], "ids": set(v["ids"])} for t, v in raw.items()}
+
+    def rows(self, table: str, account: str = "demo") -> list[dict]:
+        """Every current row of a table (destination name), rendered as the API renders it, in id order."""
+        return self._call("GET", "/_sandbox/rows", params={"account": account, "table": table})
+
+    def advance(self, account: str = "demo", **changes: int) -> dict[str, Any]:
+        """Time passes (new_cdrs, late_cdrs, subscriber_changes, new/edited/deleted_contacts): ids of what changed."""
+        return self._call("POST", "/_sandbox/advance", params={"account": account}, json=changes)
+
+    def set_habits(self, **changes: Any) -> Habits:
+        """Change habits at run time; returns the habits now in force."""
+        return Habits(**self._call("PUT", "/_sandbox/habits", json=changes))
+
+    def habits(self) -> Habits:
+        return Habits(**self._call("GET", "/_sandbox/habits"))
+
+    def stats(self) -> dict[str, Any]:
+        """{"requests": {"GET /rest-api/cdr/": n, ...}, "statuses": {"200": n, ...}, "writes": n}."""
+        return self._call("GET", "/_sandbox/stats")
+
+    def reset_stats(self) -> None:
+        self._call("POST", "/_sandbox/stats")
+
+    def wait_for_writes(self, n: int, timeout: float = 30.0) -> int:
+        """Block until the server has handled n create POSTs (contact/, bulkcontact/, dnc-contact/)."""
+        got = self._call("GET", "/_sandbox/wait-writes", params={"n": n, "timeout": timeout},
+                         timeout=timeout + 10)
+        if not got["reached"]:
+            raise TimeoutError(f"only {got['writes']} of {n} create POSTs within {timeout} s")
+        return got["writes"]
+
+
+@contextmanager
+def run_sandbox(seed: int = 7, cdrs: int = 2_000, habits: Habits | None = None, token_ttl: float | None = None,
+                other_cdrs: int | None = None, host: str = "127.0.0.1") -> Iterator[SandboxHandle]:
+    """Start a sandbox server in a child process on a free port; stop it when the block ends."""
+    habits = habits or Habits()
+    if token_ttl is not None:
+        habits = habits.updated(token_ttl_s=token_ttl)
+    config = {"host": host, "port": 0, "seed": seed, "cdrs": cdrs, "other_cdrs": other_cdrs,
+              "habits": habits.to_dict()}
+    cmd = [sys.executable, str(Path(__file__).with_name("child.py")), json.dumps(config)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    try:
+        line = proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the sandbox did not start (exit code {proc.wait()})")
+        info = json.loads(line)
+        with httpx.Client(base_url=info["root"], headers={"X-Sandbox-Key": info["admin_key"]}, timeout=120) as admin:
+            yield SandboxHandle(info["root"], info["admin_key"], [Account(**a) for a in info["accounts"]],
+                                proc.pid, admin)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()

@@ -1,0 +1,78 @@
+"""The endpoint table: one row per AntBot GET endpoint; it drives every resource of the source."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from dlt.common.schema.typing import TWriteDispositionConfig
+
+ReadMode = Literal["full", "per_campaign", "cdr"]
+
+MERGE: TWriteDispositionConfig = {"disposition": "merge", "strategy": "delete-insert"}
+
+DEFAULT_BASE_URL = "https://alice.antbuddy.com/rest-api"
+DEFAULT_DATASET = "antbot"
+# not antbot.duckdb: DuckDB names a file's catalog after its stem, and a catalog `antbot` holding the
+# dataset `antbot` makes every `antbot.<table>` reference ambiguous (a Binder Error in DuckDB 2.0)
+DEFAULT_DUCKDB = "antbot_data.duckdb"
+DEFAULT_LOOKBACK_HOURS = 3.0
+# where CDR history begins on a first load when `start_date` is not configured
+DEFAULT_START_DATE = "2019-01-01T00:00:00+00:00"
+# campaign status (read scale): 4 ended, 5 completed; their subscribers no longer change
+CLOSED_CAMPAIGN_STATUSES = frozenset({4, 5})
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """How one destination table is read.
+
+    `read`: "full" re-reads the whole list each run and merges it, deleting rows the API no longer
+    has; "per_campaign" reads `subscriber-list/` campaign by campaign; "cdr" is the windowed,
+    look-back read of call records. `params` are fixed filters sent on every read; `types` names
+    the entry of `schema.TABLE_TYPES` when it is not the table name.
+    """
+
+    table: str
+    path: str
+    read: ReadMode = "full"
+    primary_key: str = "id"
+    write_disposition: TWriteDispositionConfig = field(default_factory=lambda: dict(MERGE))  # type: ignore[arg-type]
+    params: Mapping[str, str] = field(default_factory=dict)
+    types: str | None = None
+
+    @property
+    def type_key(self) -> str:
+        """The key of this table's column types in `schema.TABLE_TYPES` (the table name by default)."""
+        return self.types or self.table
+
+
+ENDPOINTS: tuple[Endpoint, ...] = (
+    Endpoint("cdr", "cdr/", read="cdr"),
+    Endpoint("subscribers", "subscriber-list/", read="per_campaign"),
+    Endpoint("campaigns", "campaigns/"),
+    Endpoint("contacts", "contact/"),
+    Endpoint("phonebooks", "phonebook/"),
+    Endpoint("surveys", "survey-list/"),
+    Endpoint("survey_templates", "survey-template/"),
+    Endpoint("section_templates", "section-template/"),
+    Endpoint("gateways", "gateway/"),
+    Endpoint("dnc_lists", "dnc-list/"),
+    Endpoint("dnc_contacts", "dnc-contact/"),
+    Endpoint("calendar_settings", "calendar-setting/"),
+    Endpoint("calendar_users", "calendar-user/"),
+    Endpoint("calendars", "calendar/"),
+    Endpoint("events", "event/"),
+    Endpoint("alarms", "alarm/"),
+)
+
+TABLE_NAMES: tuple[str, ...] = tuple(e.table for e in ENDPOINTS)
+
+
+def endpoint(table: str) -> Endpoint:
+    """The endpoint row of a destination table."""
+    for row in ENDPOINTS:
+        if row.table == table:
+            return row
+    raise KeyError(table)

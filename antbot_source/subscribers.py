@@ -1,0 +1,94 @@
+"""Subscribers, read campaign by campaign through the `campaign` filter of `subscriber-list/`.
+
+`subscriber-list/` has no date filter and subscribers change status without always bumping
+`updated_date`, so a subscriber's current state is only known by reading it again. Each run reads
+every campaign except those that were already closed (status 4 ended or 5 completed) at the
+previous complete load and are still closed: a closed campaign dials no one, so its subscribers
+no longer change. The set of closed campaigns is kept in resource state and recorded only after
+a complete read. Deletes still reach closed campaigns (deleting a contact deletes its subscribers):
+each skipped campaign costs one request for its `count`, and is read again when that count differs
+from the rows the destination holds for it. Subscribers of the campaigns read, and of campaigns that no longer exist, that
+the API no longer returns are deleted from the destination (tombstones, see `deletes`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import dlt
+from dlt.extract.resource import DltResource
+
+from antbot_source.client import AntBotClient, SharedClient
+from antbot_source.deletes import destination_rows, tombstones
+from antbot_source.rows import normalise_row
+from antbot_source.schema import columns, json_fields, timestamp_fields
+from antbot_source.settings import CLOSED_CAMPAIGN_STATUSES, Endpoint, endpoint
+
+STATE_KEY = "closed_campaigns"
+# campaigns read side by side (each walk follows its own `next` links in order)
+CAMPAIGN_READERS = 4
+
+
+def _read_campaign(client: AntBotClient, ep: Endpoint, campaign: int) -> list[dict[str, Any]]:
+    """All subscribers of one campaign (rows of other campaigns dropped: a filter the server
+    ignored would otherwise return everyone)."""
+    rows: dict[int, dict[str, Any]] = {}
+    stamps, jsons = timestamp_fields(ep.type_key), json_fields(ep.type_key)
+    for page in client.iter_pages(ep.path, {**ep.params, "campaign": campaign}):
+        for raw in page:
+            row = normalise_row(raw, timestamps=stamps, json_fields=jsons)
+            if row.get("campaign") == campaign:
+                rows[row["id"]] = row
+    return list(rows.values())
+
+
+def _count(client: AntBotClient, ep: Endpoint, campaign: int) -> int | None:
+    """The server's subscriber count of one campaign (one row requested); None for a bare-list answer."""
+    body = client.request("GET", ep.path, params={**ep.params, "campaign": campaign, "page_size": 1})
+    return body.get("count") if isinstance(body, dict) else None
+
+
+def subscribers_resource(shared: SharedClient, ep: Endpoint | None = None) -> DltResource:
+    """The `subscribers` resource: merge on `id`, per-campaign reads, closed campaigns skipped."""
+    ep = ep or endpoint("subscribers")
+
+    @dlt.resource(
+        name=ep.table,
+        primary_key=ep.primary_key,
+        write_disposition=ep.write_disposition,
+        columns=columns(ep.type_key, tombstones=True),
+        parallelized=True,
+    )
+    def subscribers() -> Iterator[list[dict[str, Any]]]:
+        state = dlt.current.resource_state()
+        closed_before = set(state.get(STATE_KEY, []))
+        held = destination_rows(ep.table, ("id", "campaign")) or []
+        with shared.use() as client, ThreadPoolExecutor(CAMPAIGN_READERS, "antbot-subscribers") as pool:
+            campaigns = {
+                row["id"]: row.get("status")
+                for page in client.iter_pages(endpoint("campaigns").path)
+                for row in map(normalise_row, page)
+            }
+            closed_now = {cid for cid, status in campaigns.items() if status in CLOSED_CAMPAIGN_STATUSES}
+            held_per_campaign = Counter(cid for _, cid in held)
+            skipped = sorted(closed_before & closed_now)
+            counts = pool.map(lambda cid: _count(client, ep, cid), skipped)
+            # a closed campaign whose count moved (a contact deleted with its subscribers) is read again
+            unchanged = {cid for cid, n in zip(skipped, counts, strict=True) if n == held_per_campaign[cid]}
+            to_read = sorted(set(campaigns) - unchanged)
+            seen: set[int] = set()
+            for rows in pool.map(lambda cid: _read_campaign(client, ep, cid), to_read):
+                fresh = [row for row in rows if row["id"] not in seen]
+                seen.update(row["id"] for row in fresh)
+                if fresh:
+                    yield fresh
+        read = set(to_read)
+        gone = tombstones(held, seen, in_scope=lambda cid: cid in read or cid not in campaigns)
+        if gone:
+            yield gone
+        state[STATE_KEY] = sorted(closed_now)
+
+    return subscribers

@@ -1,0 +1,166 @@
+"""Load speed of `cdr`: a bare httpx walk (the limit), dlt's generic `rest_api` source (the peer) and
+`antbot load --resources cdr`, each in its own process, against one sandbox.
+
+    .venv/bin/python benchmarks/bench_load.py --cdrs 1000000
+
+Each contender runs in a child process; its time is the child's wall time (start-up and imports
+included), its memory the peak resident size of the child's process tree (polled, and the child's
+own high-water mark). Targets: antbot >= 0.6x the bare walk, >= 20x rest_api, <= 400 MB.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Annotated
+
+import psutil
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from antbot_source.sandbox import run_sandbox
+
+
+def _report(rows: int) -> None:
+    """The child's result line: rows and its own peak RSS."""
+    import resource
+
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"rows": rows, "self_peak_mb": peak_kb / 1024}), flush=True)
+
+
+def bare(base_url: str, username: str, password: str, page_size: str = "1000") -> None:
+    """Child: follow `next` over every CDR with httpx, bodies parsed with orjson."""
+    import httpx
+    import orjson
+
+    with httpx.Client(base_url=base_url + "/", timeout=60) as client:
+        token = client.post("get-token/", json={"username": username, "password": password}).json()["access"]
+        client.headers["Authorization"] = f"Bearer {token}"
+        url: str | None = f"cdr/?page_size={int(page_size)}"
+        rows = 0
+        while url:
+            body = orjson.loads(client.get(url).raise_for_status().content)
+            rows += len(body["results"])
+            url = body["next"]
+    _report(rows)
+
+
+def rest_api(base_url: str, username: str, password: str, workdir: str, max_rows: str, page_size: str = "1000") -> None:
+    """Child: dlt's generic rest_api source, `cdr/` into DuckDB, the first `max_rows` rows."""
+    import dlt
+    import httpx
+    from dlt.sources.rest_api import rest_api_source
+
+    token = httpx.post(f"{base_url}/get-token/", json={"username": username, "password": password}).json()["access"]
+    source = rest_api_source({
+        "client": {
+            "base_url": base_url + "/",
+            "auth": {"type": "bearer", "token": token},
+            "paginator": {"type": "json_link", "next_url_path": "next"},
+        },
+        "resources": [{
+            "name": "cdr",
+            "primary_key": "id",
+            "write_disposition": "merge",
+            "endpoint": {"path": "cdr/", "params": {"page_size": int(page_size)}, "data_selector": "results"},
+        }],
+    }).add_limit(max(1, int(max_rows) // int(page_size)))
+    pipeline = dlt.pipeline("bench_rest_api", destination=dlt.destinations.duckdb(f"{workdir}/rest_api.duckdb"),
+                            dataset_name="bench", pipelines_dir=f"{workdir}/dlt")
+    pipeline.run(source)
+    with pipeline.sql_client() as sql:
+        rows = sql.execute_sql("SELECT count(*) FROM cdr")[0][0]
+    _report(rows)
+
+
+def antbot(workdir: str) -> None:
+    """Child: `antbot load --resources cdr` through pipelines.load (configured by SOURCES__ANTBOT__*)."""
+    from pipelines.load import build_pipeline, run_load
+
+    pipeline = build_pipeline(duckdb_path=f"{workdir}/bench_antbot.duckdb", pipeline_name="bench_antbot")
+    summary = run_load(pipeline, ["cdr"])
+    _report(summary.rows.get("cdr", 0))
+
+
+def _tree_rss(proc: psutil.Process) -> int:
+    total = 0
+    for p in [proc, *proc.children(recursive=True)]:
+        try:
+            total += p.memory_info().rss
+        except psutil.NoSuchProcess:
+            continue
+    return total
+
+
+def measure(args: list[str], env: dict[str, str] | None = None) -> dict[str, float]:
+    """Run `bench_load.py <args>` in a child process: rows, wall seconds, peak MB of its process tree."""
+    started = time.perf_counter()
+    child = subprocess.Popen([sys.executable, __file__, *args], stdout=subprocess.PIPE, text=True,
+                             env={**os.environ, **(env or {})})
+    proc, peak = psutil.Process(child.pid), 0
+    while child.poll() is None:
+        try:
+            peak = max(peak, _tree_rss(proc))
+        except psutil.NoSuchProcess:
+            break
+        time.sleep(0.02)
+    seconds = time.perf_counter() - started
+    out = child.stdout.read()
+    child.stdout.close()
+    if child.returncode != 0:
+        raise RuntimeError(f"{args[0]} failed with exit code {child.returncode}")
+    result = json.loads(out.strip().splitlines()[-1])
+    return {"rows": result["rows"], "seconds": seconds, "peak_mb": max(peak / 2**20, result["self_peak_mb"])}
+
+
+def main(
+    cdrs: Annotated[int, typer.Option(help="CDRs of the main account.")] = 1_000_000,
+    rest_api_rows: Annotated[int, typer.Option(help="rows the rest_api peer loads (it is slow)")] = 50_000,
+    bare_runs: Annotated[int, typer.Option(help="bare walks; the median is the limit")] = 3,
+    seed: Annotated[int, typer.Option()] = 7,
+) -> None:
+    """Measure the three contenders and print rows/s, ratios and peak memory."""
+    with run_sandbox(seed=seed, cdrs=cdrs) as sb, tempfile.TemporaryDirectory() as workdir:
+        acc = sb.accounts[0]
+        held = sb.truth(acc.username)["cdr"]["count"]
+        login = [sb.base_url, acc.username, acc.password]
+        walks = [measure(["bare", *login]) for _ in range(bare_runs)]
+        bare_result = sorted(walks, key=lambda r: r["seconds"])[len(walks) // 2]
+        bare_result["seconds"] = statistics.median(r["seconds"] for r in walks)
+        peer = measure(["rest-api", *login, workdir, str(rest_api_rows)])
+        ours = measure(["antbot", workdir], env={
+            "SOURCES__ANTBOT__BASE_URL": sb.base_url, "SOURCES__ANTBOT__USERNAME": acc.username,
+            "SOURCES__ANTBOT__PASSWORD": acc.password, "DLT_DATA_DIR": str(Path(workdir) / "dlt"),
+            "RUNTIME__DLTHUB_TELEMETRY": "false",
+        })
+    rate = {name: r["rows"] / r["seconds"] for name, r in (("bare", bare_result), ("rest_api", peer), ("antbot", ours))}
+    table = Table(title=f"Loading cdr: {cdrs:,} CDRs, {psutil.cpu_count()} CPUs (wall time of each process)")
+    for col in ("contender", "rows", "seconds", "rows/s", "peak MB"):
+        table.add_column(col, justify="right" if col != "contender" else "left")
+    for name, r in (("bare httpx walk", bare_result), ("dlt rest_api -> duckdb", peer), ("antbot load cdr", ours)):
+        table.add_row(name, f"{r['rows']:,}", f"{r['seconds']:.2f}", f"{r['rows'] / r['seconds']:,.0f}",
+                      f"{r['peak_mb']:,.0f}")
+    console = Console()
+    console.print(table)
+    console.print(f"antbot / bare walk: {rate['antbot'] / rate['bare']:.2f}x (target >= 0.6)")
+    console.print(f"antbot / rest_api:  {rate['antbot'] / rate['rest_api']:.1f}x (target >= 20)")
+    console.print(f"antbot peak memory: {ours['peak_mb']:.0f} MB (target <= 400)")
+    if ours["rows"] != held:
+        console.print(f"[red]antbot loaded {ours['rows']:,} rows, the sandbox holds {held:,}[/red]")
+
+
+CHILDREN = {"bare": bare, "rest-api": rest_api, "antbot": antbot}
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] in CHILDREN:
+        CHILDREN[sys.argv[1]](*sys.argv[2:])
+    else:
+        typer.run(main)

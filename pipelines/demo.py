@@ -1,0 +1,86 @@
+"""`antbot demo`: start the sandbox, load everything into ./antbot_demo.duckdb, print what arrived."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import dlt
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from antbot_source.analytics.summary import campaign_kpis_table
+from antbot_source.analytics.views import create_views
+from antbot_source.client import ClientConfig
+from antbot_source.push import demo_dry_run
+from antbot_source.sandbox import run_sandbox
+from pipelines.load import RichCollector, build_pipeline, run_load, summary_table
+
+DEMO_DUCKDB = "antbot_demo.duckdb"
+DEMO_PIPELINE = "antbot_demo"
+
+
+@dataclass(frozen=True)
+class Headlines:
+    """The demo's headline numbers: A-leg calls, answer rate over them, mean talk time of answered ones."""
+
+    calls: int
+    answer_rate: float
+    avg_talk_s: float
+
+
+def table_counts(pipeline: dlt.Pipeline) -> dict[str, int]:
+    """Rows per data table at the destination."""
+    with pipeline.sql_client() as client:
+        return {
+            name: client.execute_sql(f"SELECT count(*) FROM {client.make_qualified_table_name(name)}")[0][0]
+            for name in sorted(pipeline.default_schema.data_table_names())
+        }
+
+
+def headlines(pipeline: dlt.Pipeline) -> Headlines:
+    """Calls (A-legs), answer rate over A-leg attempts, average billsec over answered A-legs."""
+    with pipeline.sql_client() as client:
+        cdr = client.make_qualified_table_name("cdr")
+        calls, answered, talk = client.execute_sql(
+            f"SELECT count(*), count(*) FILTER (WHERE disposition = 'ANSWER'), "
+            f"avg(billsec) FILTER (WHERE disposition = 'ANSWER') FROM {cdr} WHERE leg_type = 1"
+        )[0]
+    return Headlines(int(calls), answered / calls if calls else 0.0, float(talk or 0.0))
+
+
+def demo(
+    cdrs: Annotated[int, typer.Option(help="CDRs in the sandbox world")] = 20_000,
+    seed: Annotated[int, typer.Option(help="seed of the sandbox world")] = 7,
+    duckdb: Annotated[Path, typer.Option("--duckdb", help="DuckDB file to write")] = Path(DEMO_DUCKDB),
+) -> None:
+    """Start the local AntBot sandbox, load every table into a DuckDB file and show the numbers."""
+    console = Console()
+    duckdb.unlink(missing_ok=True)
+    with run_sandbox(seed=seed, cdrs=cdrs) as sb:
+        console.print(f"sandbox at {sb.base_url} ({cdrs:,} CDRs); loading into {duckdb}")
+        account = sb.accounts[0]
+        pipeline = build_pipeline(duckdb_path=duckdb, dataset="antbot", pipeline_name=DEMO_PIPELINE,
+                                  progress=RichCollector()).drop()  # a fresh world: no state from a past demo
+        summary = run_load(pipeline, base_url=sb.base_url, username=account.username, password=account.password)
+        console.print(summary_table(summary))
+
+        counts = Table(title=f"tables in {duckdb} (dataset antbot)")
+        counts.add_column("table")
+        counts.add_column("rows", justify="right")
+        for name, n in table_counts(pipeline).items():
+            counts.add_row(name, f"{n:,}")
+        console.print(counts)
+        numbers = headlines(pipeline)
+        console.print(f"calls (A-legs): {numbers.calls:,}   answer rate: {numbers.answer_rate:.1%}   "
+                      f"average talk time: {numbers.avg_talk_s:.1f} s")
+
+        create_views(pipeline)
+        console.print(campaign_kpis_table(pipeline))
+
+        # the sandbox is still up: end with the plan of pushing a small DNC table (nothing is sent)
+        console.rule("antbot push dnc --dry-run (a small table of opt-outs, created in the demo file)")
+        with ClientConfig(sb.base_url, account.username, account.password).connect() as client:
+            demo_dry_run(client, duckdb, console=console)

@@ -1,0 +1,37 @@
+"""`antbot sandbox serve`: run the local AntBot sandbox server."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from antbot_source.sandbox import Habits
+from antbot_source.sandbox import serve as serve_sandbox
+
+sandbox_app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+
+
+@sandbox_app.callback()
+def _group() -> None:
+    """The local AntBot sandbox server."""
+
+
+@sandbox_app.command()
+def serve(
+    port: Annotated[int, typer.Option(help="TCP port (0: any free port).")] = 8000,
+    seed: Annotated[int, typer.Option(help="Seed of the generated world.")] = 7,
+    cdrs: Annotated[int, typer.Option(help="CDRs of the main account `demo`.")] = 2_000,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    other_cdrs: Annotated[int | None, typer.Option(help="CDRs of the second account `other`.")] = None,
+    habits: Annotated[str, typer.Option(help='Habits as JSON, e.g. \'{"fixed_page_size": 10}\'.')] = "{}",
+    token_ttl: Annotated[float | None, typer.Option(help="Token lifetime in seconds.")] = None,
+    announce_json: Annotated[bool, typer.Option(hidden=True)] = False,
+) -> None:
+    """Serve a seeded AntBot world under http://HOST:PORT/rest-api until interrupted."""
+    chosen = Habits().updated(**json.loads(habits))
+    if token_ttl is not None:
+        chosen = chosen.updated(token_ttl_s=token_ttl)
+    serve_sandbox(host=host, port=port, seed=seed, cdrs=cdrs, habits=chosen, other_cdrs=other_cdrs,
+                  announce_json=announce_json)

@@ -1,0 +1,121 @@
+"""CDR window planning and state: windows tile the range, are sized by the server's count, and resume."""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from antbot_source.cdr_windows import (
+    FILTER_MARGIN,
+    Window,
+    append_is_safe,
+    iso,
+    plan_run,
+    record_run,
+)
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+START = datetime(2019, 1, 1, tzinfo=UTC)
+HOUR = timedelta(hours=1)
+
+
+def counter(stamps: list[datetime]):
+    """A server count over sorted stamps, for a window's [start, end) (the margin is the server's business)."""
+    stamps = sorted(stamps)
+
+    def count(windows: list[Window]) -> list[int]:
+        return [one(w) for w in windows]
+
+    def one(window: Window) -> int:
+        lo = bisect.bisect_left(stamps, window.start)
+        hi = len(stamps) if window.end is None else bisect.bisect_left(stamps, window.end)
+        return hi - lo
+
+    return count
+
+
+# 30 days of calls, 200 an hour, in the last month before NOW; nothing before
+STAMPS = [NOW - timedelta(days=30) + timedelta(seconds=18 * i) for i in range(30 * 24 * 200)]
+
+
+def plan(state, **kwargs):
+    args = {"start_date": START, "lookback": 3 * HOUR, "now": NOW, "count": counter(STAMPS),
+            "window_rows": 10_000, "run_rows": 1_000_000_000} | kwargs
+    return plan_run(state, **args)
+
+
+def test_a_first_load_tiles_history_with_windows_of_bounded_size():
+    p = plan({})
+    assert p.resume_from is None and p.backfill_key is None
+    assert p.windows[0].start == START
+    assert p.windows[-1].end is None, "the live edge stays open"
+    for left, right in zip(p.windows, p.windows[1:], strict=False):
+        assert left.end == right.start, "windows are contiguous"
+    counts = counter(STAMPS)(list(p.windows))
+    assert all(n <= 10_000 for n in counts)
+    assert sum(counts) == len(STAMPS)
+    # the empty years before the data cost one window, not one per day
+    assert len(p.windows) < 2 * len(STAMPS) / 10_000 + 5
+
+
+def test_runs_are_bounded_and_the_next_run_continues_where_one_stopped():
+    state: dict = {}
+    seen_windows: list[Window] = []
+    for _ in range(50):
+        p = plan(state, run_rows=150_000)
+        assert sum(counter(STAMPS)([w])[0] for w in p.windows) < 150_000 + 10_000
+        seen_windows.extend(p.windows)
+        record_run(state, p, newest=None)
+        if not state["pending"]:
+            break
+    assert not state["pending"]
+    for left, right in itertools.pairwise(seen_windows):
+        assert left.end == right.start, "no gap and no overlap between runs"
+    assert seen_windows[0].start == START and seen_windows[-1].end is None
+
+
+def test_a_live_run_starts_lookback_behind_the_cursor():
+    state: dict = {}
+    record_run(state, plan(state), newest=NOW - 10 * HOUR)
+    assert state["cursor"] == iso(NOW - 10 * HOUR)
+    again = plan(state, now=NOW + HOUR)
+    assert again.windows[0].start == NOW - 13 * HOUR
+    assert again.windows[-1].end is None
+    assert not append_is_safe(state, again), "a look-back overlaps what was loaded: merge"
+
+
+def test_the_cursor_only_moves_forward_and_backfills_leave_it():
+    state: dict = {}
+    record_run(state, plan(state), newest=NOW - HOUR)
+    live = dict(state)
+    backfill = plan(state, since=NOW - timedelta(days=20), until=NOW - timedelta(days=10), run_rows=20_000)
+    assert backfill.backfill_key and backfill.windows[0].start == NOW - timedelta(days=20)
+    assert backfill.windows[-1].end <= NOW - timedelta(days=10)
+    record_run(state, backfill, newest=NOW - timedelta(days=11))
+    assert state["pending"], "the backfill range is larger than one run"
+    assert (state["cursor"], state["read_until"]) == (live["cursor"], live["read_until"])
+    resumed = plan(state, since=NOW - timedelta(days=20), until=NOW - timedelta(days=10), run_rows=20_000)
+    assert resumed.windows[0].start == backfill.windows[-1].end
+
+
+def test_append_only_where_nothing_was_loaded():
+    state: dict = {}
+    first = plan(state, run_rows=100_000)
+    assert append_is_safe(state, first)
+    record_run(state, first, newest=None)
+    assert append_is_safe(state, plan(state, run_rows=100_000)), "continuing a first load appends"
+    since = plan(state, since=NOW - timedelta(days=29), until=NOW - timedelta(days=28))
+    assert not append_is_safe(state, since)
+
+
+def test_filters_are_timezone_aware_and_widened():
+    window = Window(datetime(2026, 3, 1, 0, 0, tzinfo=UTC), datetime(2026, 3, 2, 0, 0, tzinfo=UTC))
+    query = window.query()
+    assert query["from_date"] == iso(window.start - FILTER_MARGIN) == "2026-02-28T23:59:59+00:00"
+    assert query["to_date"] == "2026-03-02T00:00:01+00:00"
+    assert "to_date" not in Window(window.start, None).query()
+    with pytest.raises(ValueError):
+        plan({}, start_date=datetime(2026, 1, 1))

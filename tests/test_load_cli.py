@@ -1,0 +1,87 @@
+"""`antbot load` as a command: exit codes, one-line reasons, no secrets anywhere, DLT_DATA_DIR honoured."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import duckdb
+from conftest import use_sandbox
+from typer.testing import CliRunner
+
+from pipelines.cli import app
+from antbot_source.settings import DEFAULT_DUCKDB
+
+
+def _run(*args: str):
+    return CliRunner().invoke(app, ["load", *args])
+
+
+def _files_containing(root: Path, needle: str) -> list[Path]:
+    hits = []
+    for dirpath, _, files in os.walk(root):
+        for name in files:
+            path = Path(dirpath, name)
+            if needle.encode() in path.read_bytes():
+                hits.append(path)
+    return hits
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_load_succeeds_prints_rows_per_table_and_keeps_secrets_out_of_dlt_files(sandbox, monkeypatch, tmp_path):
+    use_sandbox(monkeypatch, sandbox)
+    result = _run("--resources", "contacts,phonebooks,cdr")
+    assert result.exit_code == 0, result.output
+    assert "contacts" in result.output and "cdr" in result.output
+    with duckdb.connect(DEFAULT_DUCKDB, read_only=True) as con:
+        tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables "
+                                             "WHERE table_schema = 'antbot'").fetchall()}
+        contacts = con.execute("SELECT count(*) FROM antbot.contacts").fetchall()[0][0]
+    assert {"contacts", "phonebooks", "cdr"} <= tables and "subscribers" not in tables
+    assert contacts == sandbox.truth("demo")["contacts"]["count"]
+    dlt_dir = tmp_path / "dlt"
+    assert (dlt_dir / "pipelines" / "antbot").is_dir(), "the pipeline lives under DLT_DATA_DIR"
+    password = sandbox.accounts[0].password
+    assert _files_containing(dlt_dir, password) == []
+    assert password not in result.output
+
+
+def test_wrong_password_exits_3_with_one_line_and_no_password(sandbox, monkeypatch, tmp_path):
+    wrong = "Wr0ng-s3cret-value"
+    use_sandbox(monkeypatch, sandbox, password=wrong)
+    result = _run()
+    assert result.exit_code == 3, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "credentials" in lines[0], result.output
+    assert wrong not in result.output
+    assert _files_containing(tmp_path / "dlt", wrong) == []
+
+
+def test_unreachable_host_exits_4(monkeypatch):
+    monkeypatch.setenv("SOURCES__ANTBOT__BASE_URL", f"http://127.0.0.1:{_free_port()}/rest-api")
+    monkeypatch.setenv("SOURCES__ANTBOT__USERNAME", "demo")
+    monkeypatch.setenv("SOURCES__ANTBOT__PASSWORD", "demo-pass")
+    monkeypatch.setenv("SOURCES__ANTBOT__MAX_ATTEMPTS", "2")
+    result = _run("--resources", "contacts")
+    assert result.exit_code == 4, result.output
+    assert "cannot reach" in result.output and "demo-pass" not in result.output
+
+
+def test_api_error_exits_5(sandbox, monkeypatch):
+    use_sandbox(monkeypatch, sandbox)
+    monkeypatch.setenv("SOURCES__ANTBOT__BASE_URL", sandbox.base_url + "/no-such-api")
+    result = _run("--resources", "contacts")
+    assert result.exit_code == 5, result.output
+    assert "HTTP 404" in result.output
+
+
+def test_unknown_resource_and_missing_credentials_exit_2(monkeypatch):
+    assert _run("--resources", "contacts,nope").exit_code == 2
+    result = _run("--resources", "contacts")
+    assert result.exit_code == 2 and "credentials" in result.output

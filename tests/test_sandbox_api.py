@@ -1,0 +1,247 @@
+"""Contract tests of the sandbox's read side: auth, pagination, filters, tenancy (HTTP over loopback)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+
+import httpx
+import pytest
+
+from antbot_source.sandbox import SandboxHandle, run_sandbox
+
+VN = "+07:00"
+
+
+@contextmanager
+def login(sb: SandboxHandle, account: int = 0) -> Iterator[httpx.Client]:
+    """An httpx client with a bearer token of the account."""
+    acc = sb.accounts[account]
+    with httpx.Client(base_url=sb.base_url + "/", timeout=30) as client:
+        r = client.post("get-token/", json={"username": acc.username, "password": acc.password})
+        r.raise_for_status()
+        client.headers["Authorization"] = f"Bearer {r.json()['access']}"
+        yield client
+
+
+def walk(client: httpx.Client, path: str, **params) -> list[dict]:
+    """Every row of a list, following `next`."""
+    rows: list[dict] = []
+    url: str | None = path
+    first = True
+    while url:
+        r = client.get(url, params=params if first else None)
+        r.raise_for_status()
+        body = r.json()
+        rows += body["results"]
+        url, first = body["next"], False
+    return rows
+
+
+@pytest.fixture(scope="module")
+def shared() -> Iterator[SandboxHandle]:
+    """One read-only sandbox for the whole module (nothing here writes or changes habits)."""
+    with run_sandbox(seed=5, cdrs=1_200) as sb:
+        yield sb
+
+
+@pytest.fixture(scope="module")
+def api(shared) -> Iterator[httpx.Client]:
+    with login(shared) as client:
+        yield client
+
+
+def test_token_required_and_credentials_checked(shared):
+    with httpx.Client(base_url=shared.base_url + "/") as c:
+        missing = c.get("cdr/")
+        assert missing.status_code == 401 and missing.headers["www-authenticate"].startswith("Bearer")
+        assert c.get("cdr/", headers={"Authorization": "Bearer nope"}).status_code == 401
+        assert c.get("cdr/", headers={"Authorization": "Token nope"}).status_code == 401
+        bad = c.post("get-token/", json={"username": "demo", "password": "wrong"})
+        assert bad.status_code == 401 and "wrong" not in bad.text
+        assert c.post("get-token/", json={"username": "nobody", "password": "demo-pass"}).status_code == 401
+        assert c.post("get-token/", json={"username": "demo"}).status_code == 400
+        form = c.post("get-token/", data={"username": "demo", "password": "demo-pass"})
+        assert form.status_code == 200 and form.json()["access"]
+
+
+def test_token_expires(start_sandbox):
+    sb = start_sandbox(seed=1, cdrs=200, token_ttl=600)
+    assert sb.habits().token_ttl_s == 600
+    with login(sb) as client:
+        assert client.get("gateway/").status_code == 200
+        sb.set_habits(token_ttl_s=0)  # every token handed out is now older than its lifetime
+        r = client.get("gateway/")
+        assert r.status_code == 401 and r.json()["code"] == "token_not_valid"
+        sb.set_habits(token_ttl_s=600)
+        assert client.get("gateway/").status_code == 200, "the lifetime counts from when the token was issued"
+
+
+def test_walk_to_the_end_then_404(api, shared):
+    rows = walk(api, "cdr/", page_size=250)
+    truth = shared.truth()["cdr"]
+    assert len(rows) == truth["count"] == 1_200
+    assert {r["id"] for r in rows} == truth["ids"]
+    dates = [r["starting_date"] for r in rows]
+    assert dates == sorted(dates, reverse=True), "CDRs come newest first"
+    last = api.get("cdr/", params={"page_size": 250, "page": 5}).json()
+    assert last["next"] is None and len(last["results"]) == 200
+    assert last["previous"].startswith(shared.root) and "page=4" in last["previous"]
+    second = api.get("cdr/", params={"page_size": 250, "page": 2}).json()
+    assert "page=" not in second["previous"] and second["previous"].startswith("http://")
+    assert api.get("cdr/", params={"page_size": 250, "page": 6}).status_code == 404
+    assert api.get("cdr/", params={"page": "zero"}).status_code == 404
+
+
+def test_page_size_default_and_maximum(api):
+    assert len(api.get("contact/").json()["results"]) == 100
+    assert len(api.get("cdr/", params={"page_size": 5000}).json()["results"]) == 1_000
+
+
+def test_empty_list_is_a_page_not_a_404(api):
+    r = api.get("cdr/", params={"campaign": 999_999})
+    assert r.status_code == 200 and r.json() == {"count": 0, "next": None, "previous": None, "results": []}
+
+
+def test_detail_and_missing_ids(api, shared):
+    contact = shared.rows("contacts")[0]
+    assert api.get(f"contact/{contact['id']}/").json() == contact
+    assert api.get("contact/999999999/").status_code == 404
+    assert api.get("no-such-endpoint/").status_code == 404
+
+
+# (endpoint, table, param, field, how the field must relate to the value)
+FILTERS = [
+    ("cdr/", "cdr", "callid", "callid", "eq"), ("cdr/", "cdr", "callerid", "callerid", "eq"),
+    ("cdr/", "cdr", "phone_number", "phone_number", "eq"), ("cdr/", "cdr", "duration", "duration", "eq"),
+    ("cdr/", "cdr", "billsec", "billsec", "eq"), ("cdr/", "cdr", "disposition", "disposition", "eq"),
+    ("cdr/", "cdr", "hangup_cause", "hangup_cause", "eq"),
+    ("cdr/", "cdr", "sip_term_status", "sip_term_status", "eq"),
+    ("cdr/", "cdr", "sip_term_cause", "sip_term_cause", "eq"),
+    ("cdr/", "cdr", "endpoint_disposition", "endpoint_disposition", "eq"),
+    ("cdr/", "cdr", "campaign", "campaign", "eq"), ("cdr/", "cdr", "alarm", "alarm", "eq"),
+    ("cdr/", "cdr", "otp", "otp", "eq"),
+    ("subscriber-list/", "subscribers", "campaign", "campaign", "eq"),
+    ("subscriber-list/", "subscribers", "contact", "duplicate_contact", "eq"),
+    ("subscriber-list/", "subscribers", "status", "status", "eq"),
+    ("subscriber-list/", "subscribers", "duration", "duration", "eq"),
+    ("subscriber-list/", "subscribers", "billsec", "billsec", "eq"),
+    ("campaigns/", "campaigns", "name", "name", "icontains"),
+    ("campaigns/", "campaigns", "phonebook", "phonebook", "has"),
+    ("campaigns/", "campaigns", "status", "status", "eq"),
+    ("survey-template/", "survey_templates", "search", "name", "icontains"),
+    ("survey-template/", "survey_templates", "description", "description", "icontains"),
+    ("survey-template/", "survey_templates", "is_onboarding", "is_onboarding", "eq"),
+    ("survey-template/", "survey_templates", "user", "user", "eq"),
+    ("phonebook/", "phonebooks", "search", "name", "icontains"),
+    ("contact/", "contacts", "phonebook", "phonebook", "eq"),
+    ("survey-list/", "surveys", "search", "name", "icontains"),
+    ("survey-list/", "surveys", "tts_language", "tts_language", "eq"),
+    ("survey-list/", "surveys", "description", "description", "icontains"),
+    ("survey-list/", "surveys", "campaign", "campaign", "eq"),
+]
+
+
+def _query_value(value, how: str):
+    if how == "has":
+        return value[0]
+    if isinstance(value, bool):
+        return str(value).lower()
+    if how == "icontains":
+        return value[-5:].upper()  # a part, in another case
+    return value
+
+
+def _matches(row_value, query: str, how: str) -> bool:
+    if how == "has":
+        return int(query) in row_value
+    if how == "icontains":
+        return query.lower() in row_value.lower()
+    if isinstance(row_value, bool):
+        return str(row_value).lower() == query
+    return str(row_value) == str(query)
+
+
+@pytest.mark.parametrize(("endpoint", "table", "param", "field", "how"), FILTERS,
+                         ids=[f"{e}{p}" for e, _, p, _, _ in FILTERS])
+def test_every_documented_filter_filters(api, shared, endpoint, table, param, field, how):
+    rows = shared.rows(table)
+    # a value that selects some rows but not all
+    candidates = [r for r in rows if r[field] not in (None, "", [])]
+    query = None
+    for row in candidates:
+        q = _query_value(row[field], how)
+        expected = {r["id"] for r in rows if r[field] is not None and _matches(r[field], q, how)}
+        if 0 < len(expected) < len(rows):
+            query = q
+            break
+    if query is None:  # every row holds the same value: a value nobody holds must select nothing
+        query, expected = ("987654" if isinstance(rows[0][field], int) else "zz-nobody"), set()
+    got = {r["id"] for r in walk(api, endpoint, page_size=1000, **{param: query})}
+    assert got == expected
+
+
+def test_contact_search_finds_number_and_name(api, shared):
+    contacts = shared.rows("contacts")
+    number, name = contacts[3]["contact"], contacts[3]["last_name"]
+    assert contacts[3]["id"] in {r["id"] for r in walk(api, "contact/", search=number[-6:])}
+    by_name = {r["id"] for r in walk(api, "contact/", search=name, page_size=1000)}
+    assert by_name == {r["id"] for r in contacts if name.lower() in (r["first_name"] + r["last_name"]).lower()
+                       or name in r["contact"]}
+
+
+def test_misspelled_filter_is_ignored(api):
+    full = api.get("cdr/").json()["count"]
+    assert api.get("cdr/", params={"campain": 1, "dispositon": "ANSWER"}).json()["count"] == full
+    assert api.get("cdr/", params={"campaign": 1}).json()["count"] < full
+
+
+def test_date_window_inclusive_and_local_time(api, shared):
+    rows = shared.rows("cdr")
+    dates = sorted(datetime.fromisoformat(r["starting_date"]) for r in rows)
+    assert all(r["starting_date"].endswith(VN) for r in rows)
+    lo, hi = dates[100], dates[600]
+    window = walk(api, "cdr/", from_date=lo.isoformat(), to_date=hi.isoformat(), page_size=1000)
+    assert len(window) == 501, "from_date and to_date are both inclusive"
+    # the same instant written in UTC selects the same rows
+    utc = walk(api, "cdr/", from_date=lo.astimezone().isoformat(), to_date=hi.astimezone().isoformat(), page_size=1000)
+    assert {r["id"] for r in utc} == {r["id"] for r in window}
+    # a naive datetime is read as Vietnam time: the local wall-clock text selects the same window
+    naive = walk(api, "cdr/", from_date=lo.replace(tzinfo=None).isoformat(),
+                 to_date=hi.replace(tzinfo=None).isoformat(), page_size=1000)
+    assert {r["id"] for r in naive} == {r["id"] for r in window}
+    assert api.get("cdr/", params={"from_date": "yesterday"}).status_code == 400
+    later = walk(api, "cdr/", from_date=(hi + timedelta(microseconds=1)).isoformat(), page_size=1000)
+    assert len(later) == len(rows) - 601
+
+
+def test_bad_filter_values_are_400(api):
+    assert api.get("cdr/", params={"campaign": "abc"}).status_code == 400
+    assert api.get("cdr/", params={"alarm": "maybe"}).status_code == 400
+
+
+def test_each_account_sees_only_its_own_data(shared):
+    with login(shared, 0) as demo, login(shared, 1) as other:
+        truth_demo, truth_other = shared.truth("demo"), shared.truth("other")
+        for endpoint, table in (("cdr/", "cdr"), ("contact/", "contacts"), ("campaigns/", "campaigns"),
+                                ("subscriber-list/", "subscribers"), ("dnc-contact/", "dnc_contacts")):
+            mine = {r["id"] for r in walk(demo, endpoint, page_size=1000)}
+            theirs = {r["id"] for r in walk(other, endpoint, page_size=1000)}
+            assert mine == truth_demo[table]["ids"] and theirs == truth_other[table]["ids"]
+            assert not mine & theirs
+        foreign = next(iter(truth_other["contacts"]["ids"]))
+        assert demo.get(f"contact/{foreign}/").status_code == 404
+        assert demo.put(f"contact/{foreign}/", json={"first_name": "X"}).status_code == 404
+        assert demo.delete(f"contact/{foreign}/").status_code == 404
+        assert shared.truth("other")["contacts"]["count"] == truth_other["contacts"]["count"]
+
+
+def test_truth_and_rows_cover_every_table(shared):
+    truth = shared.truth()
+    assert set(truth) == {"cdr", "subscribers", "campaigns", "contacts", "phonebooks", "surveys",
+                          "survey_templates", "section_templates", "gateways", "dnc_lists", "dnc_contacts",
+                          "calendar_settings", "calendar_users", "calendars", "events", "alarms"}
+    for table, t in truth.items():
+        assert t["count"] > 0 and len(t["ids"]) == t["count"], table
+        assert {r["id"] for r in shared.rows(table)} == t["ids"], table

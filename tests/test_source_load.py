@@ -1,0 +1,69 @@
+"""Loads of a sandbox account equal its truth: first load, a repeated load, and after time passes."""
+
+from __future__ import annotations
+
+from antbot_checks import assert_equals_truth, load_account, snapshot
+
+from antbot_source import ClientConfig
+from antbot_source.rows import normalise_row
+from antbot_source.settings import CLOSED_CAMPAIGN_STATUSES
+
+
+def _api_rows(sb, path: str) -> dict[int, dict]:
+    acc = sb.accounts[0]
+    with ClientConfig(sb.base_url, acc.username, acc.password).connect() as client:
+        return {row["id"]: row for page in client.iter_pages(path) for row in map(normalise_row, page)}
+
+
+def _held(pipeline, table: str, column: str) -> dict[int, object]:
+    with pipeline.sql_client() as client:
+        rows = client.execute_sql(f'SELECT id, "{column}" FROM {client.make_qualified_table_name(table)}')
+    return dict(rows)
+
+
+def test_first_load_equals_truth_and_a_second_load_changes_nothing(sandbox):
+    pipeline, summary = load_account(sandbox)
+    truth = sandbox.truth("demo")
+    assert set(truth) >= {"cdr", "subscribers", "contacts", "campaigns"}
+    assert all(t["count"] > 0 for t in truth.values()), "every table of the sandbox world has rows"
+    assert_equals_truth(pipeline, truth)
+    assert summary.rows["cdr"] == truth["cdr"]["count"]
+
+    before = snapshot(pipeline)
+    load_account(sandbox, pipeline=pipeline)
+    assert snapshot(pipeline) == before
+
+
+def test_after_time_passes_the_destination_equals_truth_again(sandbox):
+    pipeline, _ = load_account(sandbox)
+    changed = sandbox.advance(new_cdrs=50, late_cdrs=10, subscriber_changes=30,
+                              new_contacts=5, edited_contacts=5, deleted_contacts=3)
+    assert changed
+    load_account(sandbox, pipeline=pipeline)
+    assert_equals_truth(pipeline, sandbox.truth("demo"))
+
+    # edits reach the destination, not only keys: subscriber statuses and contact numbers
+    api_subscribers = _api_rows(sandbox, "subscriber-list/")
+    held_status = _held(pipeline, "subscribers", "status")
+    assert {i: r["status"] for i, r in api_subscribers.items()} == held_status
+    api_contacts = _api_rows(sandbox, "contact/")
+    assert {i: r["contact"] for i, r in api_contacts.items()} == _held(pipeline, "contacts", "contact")
+
+
+def test_closed_campaigns_are_not_read_again(sandbox):
+    pipeline, _ = load_account(sandbox)
+    campaigns = _api_rows(sandbox, "campaigns/")
+    subscribers = _api_rows(sandbox, "subscriber-list/")
+    open_ids = {i for i, c in campaigns.items() if c["status"] not in CLOSED_CAMPAIGN_STATUSES}
+    assert len(open_ids) < len(campaigns), "the sandbox world has ended or completed campaigns"
+    in_open = sum(1 for s in subscribers.values() if s["campaign"] in open_ids)
+    assert in_open < len(subscribers)
+
+    _, summary = load_account(sandbox, pipeline=pipeline, resources=["subscribers"])
+    assert summary.rows["subscribers"] == in_open, "only the open campaigns' subscribers were read again"
+
+    # a delete inside a closed campaign still arrives: its subscriber count moved
+    changed = sandbox.advance(deleted_contacts=40)
+    assert changed["deleted_subscriber_ids"]
+    load_account(sandbox, pipeline=pipeline, resources=["subscribers"])
+    assert_equals_truth(pipeline, {"subscribers": sandbox.truth("demo")["subscribers"]})

@@ -1,0 +1,22 @@
+"""The same load into PostgreSQL gives the same tables as into DuckDB."""
+
+from __future__ import annotations
+
+import pytest
+from antbot_checks import assert_equals_truth, load_account, snapshot
+
+from pipelines.load import build_pipeline
+
+
+@pytest.mark.postgres
+def test_postgres_load_equals_duckdb_load(sandbox, postgres_schema):
+    dsn, schema = postgres_schema
+    on_duckdb, _ = load_account(sandbox)
+    on_postgres, _ = load_account(
+        sandbox, pipeline=build_pipeline(destination="postgres", credentials=dsn, dataset=schema,
+                                         pipeline_name="antbot_pg"),
+    )
+    truth = sandbox.truth("demo")
+    assert_equals_truth(on_postgres, truth)
+    assert_equals_truth(on_duckdb, truth)
+    assert snapshot(on_postgres) == snapshot(on_duckdb)
