@@ -21,7 +21,7 @@ demo: setup
 	$(BIN)/antbot demo
 
 test: setup
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -n 2
 
 bench: setup
 	$(BIN)/python benchmarks/bench_sandbox.py

@@ -2,33 +2,52 @@
 
 A run reads date windows of at most `window_rows` rows each, up to about `run_rows` rows, and
 records in the resource state where the next run continues; `pipelines/load.py` runs the pipeline
-again while `cdr_backlog_pending()` says so. dlt writes state at the end of a run only, so bounding runs is what
-lets a killed history load resume without re-reading the windows it already loaded.
+again while `cdr_backlog_pending()` says so. dlt writes state at the end of a run only, so bounding
+runs is what lets a killed history load resume without re-reading the windows it already loaded.
+
+Windows are walked side by side by walker processes (fetching and JSON parsing hold the GIL in
+parts; processes keep them off the thread that writes for dlt); each window is walked in order.
 """
 
 from __future__ import annotations
 
-import queue
-import threading
+import os
+import subprocess
+import sys
+from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from multiprocessing import Pipe
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import Any, Self
 
 import dlt
 import pyarrow as pa
 import pyarrow.compute as pc
 from dlt.extract.resource import DltResource
 
-from antbot_source.cdr_arrow import in_window, parse_page
+from antbot_source.cdr_walk import WindowDone, count_rows
 from antbot_source.cdr_windows import RunPlan, Window, append_is_safe, plan_run, record_run
 from antbot_source.client import AntBotClient, ClientConfig
-from antbot_source.errors import ApiError
 from antbot_source.schema import columns
 from antbot_source.settings import DEFAULT_LOOKBACK_HOURS, endpoint
 
 CDR_PATH = endpoint("cdr").path
+
+# A walker imports the client and Arrow only: the package's __init__ builds the dlt source, and
+# importing dlt would cost each walker a second and tens of MB, so the package is entered by path.
+WALKER_BOOT = """
+import sys, types
+package = types.ModuleType("antbot_source")
+package.__path__ = [sys.argv[1]]
+sys.modules["antbot_source"] = package
+from antbot_source.cdr_walk import serve
+serve(int(sys.argv[2]))
+"""
 
 
 @dataclass(frozen=True)
@@ -37,13 +56,9 @@ class CdrTuning:
 
     window_rows: int = 50_000  # rows per date window at most (by the server's count when planning)
     run_rows: int = 2_000_000  # rows per pipeline run at most (then the state is committed)
-    workers: int = 4
-    batch_rows: int = 20_000
-    max_rewalks: int = 3
-
-
-class _WindowDone:
-    """Marks the end of one window's walk in the walkers' output queue."""
+    workers: int = max(2, min(4, os.cpu_count() or 2))  # walker processes
+    batch_rows: int = 20_000  # rows per Arrow table handed to dlt
+    max_rewalks: int = 2  # walks of a window again while the server counts rows not seen
 
 
 def cdr_resource(
@@ -70,19 +85,19 @@ def cdr_resource(
     )
     def cdr() -> Iterator[Any]:
         state = dlt.current.resource_state()
-        with AntBotClient(config) as client:
+        with AntBotClient(config) as client, ThreadPoolExecutor(knobs.workers) as pool:
             plan = plan_run(
                 state, start_date=start_date, lookback=lookback, now=datetime.now(UTC),
-                count=lambda windows: _counts(client, windows, knobs.workers), window_rows=knobs.window_rows,
-                run_rows=knobs.run_rows, since=since, until=until,
+                count=lambda windows: list(pool.map(lambda w: count_rows(client, CDR_PATH, w), windows)),
+                window_rows=knobs.window_rows, run_rows=knobs.run_rows, since=since, until=until,
             )
-            hints = dlt.mark.make_hints(write_disposition="append") if append_is_safe(state, plan) else None
-            newest: datetime | None = None
-            for table in read_windows(client, plan, knobs):
-                top = pc.max(table.column("starting_date")).as_py()
-                if top is not None and (newest is None or top > newest):
-                    newest = top
-                yield dlt.mark.with_hints(table, hints) if hints else table
+        hints = dlt.mark.make_hints(write_disposition="append") if append_is_safe(state, plan) else None
+        newest: datetime | None = None
+        for table in read_windows(config, plan, knobs):
+            top = pc.max(table.column("starting_date")).as_py()
+            if top is not None and (newest is None or top > newest):
+                newest = top
+            yield dlt.mark.with_hints(table, hints) if hints else table
         record_run(state, plan, newest)
 
     return cdr
@@ -96,128 +111,62 @@ def cdr_backlog_pending(pipeline: dlt.Pipeline) -> bool:
     return False
 
 
-def _count(client: AntBotClient, window: Window) -> int:
-    """The server's current row count for `window` (0 when the endpoint gives no count)."""
-    params = {**window.query(), "page_size": "1"}
-    return parse_page(client.get_bytes(CDR_PATH, params=params)).count or 0
-
-
-def _counts(client: AntBotClient, windows: list[Window], workers: int) -> list[int]:
-    """The server's counts of several windows, asked side by side."""
-    if len(windows) == 1:
-        return [_count(client, windows[0])]
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda window: _count(client, window), windows))
-
-
-def read_windows(client: AntBotClient, plan: RunPlan, knobs: CdrTuning) -> Iterator[pa.Table]:
-    """The CDRs of every window of `plan`, in Arrow tables of about `batch_rows` rows, each row once.
-
-    Windows are walked side by side on `knobs.workers` threads (page parsing runs in Arrow without the
-    GIL); each window is walked in order by following `next`.
-    """
+def read_windows(config: ClientConfig, plan: RunPlan, knobs: CdrTuning) -> Iterator[pa.Table]:
+    """The CDRs of every window of `plan`, in Arrow tables of about `batch_rows` rows, each row once."""
     if not plan.windows:
         return
-    todo: queue.SimpleQueue[Window] = queue.SimpleQueue()
-    for window in plan.windows:
-        todo.put(window)
-    out: queue.Queue[pa.Table | _WindowDone | BaseException] = queue.Queue(maxsize=4 * knobs.workers)
-    stop = threading.Event()
-
-    def emit(item: pa.Table | _WindowDone | BaseException) -> None:
-        while not stop.is_set():
-            try:
-                out.put(item, timeout=0.2)
-                return
-            except queue.Full:
-                continue
-
-    def work(client: AntBotClient) -> None:
-        try:
-            while not stop.is_set():
-                try:
-                    window = todo.get_nowait()
-                except queue.Empty:
-                    return
-                emit(_walk_window(client, window, knobs, emit, stop))
-        except Exception as exc:  # noqa: BLE001 - handed to the consumer, raised in the extract thread
-            emit(exc)
-
-    threads = [
-        threading.Thread(target=work, args=(client,), name=f"cdr-window-{n}", daemon=True)
-        for n in range(min(knobs.workers, len(plan.windows)))
-    ]
-    for thread in threads:
-        thread.start()
-    try:
-        yield from _batches(out, len(plan.windows), knobs.batch_rows)
-    finally:
-        stop.set()
-        for thread in threads:
-            thread.join()
-
-
-def _batches(out: queue.Queue, windows: int, batch_rows: int) -> Iterator[pa.Table]:
-    """Gather pages from the walkers into tables of about `batch_rows` rows until every window is done."""
-    buffered: list[pa.Table] = []
-    rows = 0
-    done = 0
-    while done < windows:
-        item = out.get()
-        if isinstance(item, BaseException):
-            raise item
-        if isinstance(item, _WindowDone):
-            done += 1
-            continue
-        buffered.append(item)
-        rows += item.num_rows
-        if rows >= batch_rows:
+    todo: deque[Window] = deque(plan.windows)
+    with ExitStack() as stack:
+        walkers = [stack.enter_context(_Walker(config, knobs)) for _ in range(min(knobs.workers, len(todo)))]
+        busy: dict[Connection, int] = {}
+        for walker in walkers:  # two windows each, so a walker never waits for its next one
+            busy[walker.conn] = 0
+            for _ in range(2):
+                if todo:
+                    walker.conn.send(todo.popleft())
+                    busy[walker.conn] += 1
+        buffered: list[pa.Table] = []
+        rows = 0
+        while any(busy.values()):
+            for conn in wait([c for c, n in busy.items() if n]):
+                item = conn.recv()
+                if isinstance(item, BaseException):
+                    raise item
+                if isinstance(item, WindowDone):
+                    busy[conn] -= 1
+                    if todo:
+                        conn.send(todo.popleft())
+                        busy[conn] += 1
+                    continue
+                buffered.append(item)
+                rows += item.num_rows
+            if rows >= knobs.batch_rows:
+                yield pa.concat_tables(buffered)
+                buffered, rows = [], 0
+        if buffered:
             yield pa.concat_tables(buffered)
-            buffered, rows = [], 0
-    if buffered:
-        yield pa.concat_tables(buffered)
 
 
-def _walk_window(client: AntBotClient, window: Window, knobs: CdrTuning, emit, stop: threading.Event) -> _WindowDone:
-    """Walk one window by following `next`; re-walk while the server counts more rows than were seen.
+class _Walker:
+    """One walker process (antbot_source.cdr_walk.serve) and its connection; stopped on exit."""
 
-    Rows move between pages when rows are inserted during the walk (the order is undefined, often
-    newest first): a row seen twice is dropped, and a row skipped shows up as a count above the
-    distinct ids seen, which triggers another walk.
-    """
-    params = {**window.query(), "page_size": str(client.config.page_size)}
-    seen: set[int] = set()
-    for _ in range(1 + knobs.max_rewalks):
-        url: str | None = CDR_PATH
-        query: dict[str, str] | None = params
-        while url and not stop.is_set():
-            try:
-                page = parse_page(client.get_bytes(url, params=query))
-            except ApiError as exc:
-                if exc.status_code == 404 and query is None:  # a followed `next` past the shrunk end
-                    break
-                raise
-            fresh = _unseen(page.table, seen)
-            kept = in_window(fresh, window.start, window.end)
-            if kept.num_rows:
-                emit(kept)
-            url, query = page.next, None
-        if _count(client, window) <= len(seen) or stop.is_set():
-            break
-    return _WindowDone()
+    def __init__(self, config: ClientConfig, knobs: CdrTuning):
+        self.conn, theirs = Pipe()
+        package_dir = str(Path(__file__).resolve().parent)
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", WALKER_BOOT, package_dir, str(theirs.fileno())],
+            pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
+        )
+        theirs.close()
+        self.conn.send((config, CDR_PATH, knobs.max_rewalks))
 
+    def __enter__(self) -> Self:
+        return self
 
-def _unseen(table: pa.Table, seen: set[int]) -> pa.Table:
-    """The rows of `table` whose id is not in `seen` (nor repeated within the page); `seen` grows."""
-    ids = table.column("id").to_pylist()
-    before = len(seen)
-    if seen.isdisjoint(ids):
-        seen.update(ids)
-        if len(seen) - before == len(ids):
-            return table
-        seen.difference_update(ids)
-    keep = []
-    for row_id in ids:
-        keep.append(row_id not in seen)
-        seen.add(row_id)
-    return table.filter(pa.array(keep))
+    def __exit__(self, *exc_info: object) -> None:
+        if exc_info[0] is None:
+            self.conn.send(None)
+        else:
+            self.process.kill()
+        self.conn.close()
+        self.process.wait()

@@ -7,8 +7,10 @@ timestamps are timezone-aware, relations are integers and JSON stays one JSON co
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from dlt.common.schema.typing import TColumnSchema, TTableSchemaColumns
+if TYPE_CHECKING:  # dlt stays out of the CDR walker processes, which import this module
+    from dlt.common.schema.typing import TColumnSchema, TTableSchemaColumns
 
 TS, INT, BOOL, JSON, TEXT = "timestamp", "bigint", "bool", "json", "text"
 

@@ -16,6 +16,7 @@ from antbot_source.analytics.views import create_views
 from antbot_source.client import ClientConfig
 from antbot_source.push import demo_dry_run
 from antbot_source.sandbox import run_sandbox
+from antbot_source.settings import DEFAULT_DATASET
 from pipelines.load import RichCollector, build_pipeline, run_load, summary_table
 
 DEMO_DUCKDB = "antbot_demo.duckdb"
@@ -41,14 +42,12 @@ def table_counts(pipeline: dlt.Pipeline) -> dict[str, int]:
 
 
 def headlines(pipeline: dlt.Pipeline) -> Headlines:
-    """Calls (A-legs), answer rate over A-leg attempts, average billsec over answered A-legs."""
+    """The headline row of the `cdr_kpis` view: A-leg attempts, ASR, ACD (mean billsec when answered)."""
     with pipeline.sql_client() as client:
-        cdr = client.make_qualified_table_name("cdr")
-        calls, answered, talk = client.execute_sql(
-            f"SELECT count(*), count(*) FILTER (WHERE disposition = 'ANSWER'), "
-            f"avg(billsec) FILTER (WHERE disposition = 'ANSWER') FROM {cdr} WHERE leg_type = 1"
+        calls, asr, acd = client.execute_sql(
+            f"SELECT attempts, asr, acd_seconds FROM {client.make_qualified_table_name('cdr_kpis')}"
         )[0]
-    return Headlines(int(calls), answered / calls if calls else 0.0, float(talk or 0.0))
+    return Headlines(int(calls), float(asr or 0.0), float(acd or 0.0))
 
 
 def demo(
@@ -62,7 +61,7 @@ def demo(
     with run_sandbox(seed=seed, cdrs=cdrs) as sb:
         console.print(f"sandbox at {sb.base_url} ({cdrs:,} CDRs); loading into {duckdb}")
         account = sb.accounts[0]
-        pipeline = build_pipeline(duckdb_path=duckdb, dataset="antbot", pipeline_name=DEMO_PIPELINE,
+        pipeline = build_pipeline(duckdb_path=duckdb, dataset=DEFAULT_DATASET, pipeline_name=DEMO_PIPELINE,
                                   progress=RichCollector()).drop()  # a fresh world: no state from a past demo
         summary = run_load(pipeline, base_url=sb.base_url, username=account.username, password=account.password)
         console.print(summary_table(summary))
@@ -73,11 +72,10 @@ def demo(
         for name, n in table_counts(pipeline).items():
             counts.add_row(name, f"{n:,}")
         console.print(counts)
+        create_views(pipeline)
         numbers = headlines(pipeline)
         console.print(f"calls (A-legs): {numbers.calls:,}   answer rate: {numbers.answer_rate:.1%}   "
                       f"average talk time: {numbers.avg_talk_s:.1f} s")
-
-        create_views(pipeline)
         console.print(campaign_kpis_table(pipeline))
 
         # the sandbox is still up: end with the plan of pushing a small DNC table (nothing is sent)

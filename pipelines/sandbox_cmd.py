@@ -27,11 +27,9 @@ def serve(
     other_cdrs: Annotated[int | None, typer.Option(help="CDRs of the second account `other`.")] = None,
     habits: Annotated[str, typer.Option(help='Habits as JSON, e.g. \'{"fixed_page_size": 10}\'.')] = "{}",
     token_ttl: Annotated[float | None, typer.Option(help="Token lifetime in seconds.")] = None,
-    announce_json: Annotated[bool, typer.Option(hidden=True)] = False,
 ) -> None:
     """Serve a seeded AntBot world under http://HOST:PORT/rest-api until interrupted."""
     chosen = Habits().updated(**json.loads(habits))
     if token_ttl is not None:
         chosen = chosen.updated(token_ttl_s=token_ttl)
-    serve_sandbox(host=host, port=port, seed=seed, cdrs=cdrs, habits=chosen, other_cdrs=other_cdrs,
-                  announce_json=announce_json)
+    serve_sandbox(host=host, port=port, seed=seed, cdrs=cdrs, habits=chosen, other_cdrs=other_cdrs)

@@ -10,8 +10,8 @@ import duckdb
 from conftest import use_sandbox
 from typer.testing import CliRunner
 
-from pipelines.cli import app
 from antbot_source.settings import DEFAULT_DUCKDB
+from pipelines.cli import app
 
 
 def _run(*args: str):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -245,3 +248,28 @@ def test_truth_and_rows_cover_every_table(shared):
     for table, t in truth.items():
         assert t["count"] > 0 and len(t["ids"]) == t["count"], table
         assert {r["id"] for r in shared.rows(table)} == t["ids"], table
+
+
+def test_cli_serve_answers_with_the_documented_shapes():
+    cmd = [sys.executable, "-m", "pipelines.cli", "sandbox", "serve", "--port", "0", "--cdrs", "50", "--seed", "4"]
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) as proc:
+        try:
+            banner = proc.stdout.readline()
+            root = re.search(r"(http://\S+)/rest-api", banner).group(1)
+            accounts = [proc.stdout.readline() for _ in range(2)]
+            assert "demo / demo-pass" in accounts[0] and "other / other-pass" in accounts[1]
+            with httpx.Client(base_url=root + "/rest-api/") as c:
+                token = c.post("get-token/", json={"username": "demo", "password": "demo-pass"}).json()["access"]
+                body = c.get("cdr/", headers={"Authorization": f"Bearer {token}"}).json()
+            assert set(body) == {"count", "next", "previous", "results"} and body["count"] == 50
+        finally:
+            proc.terminate()
+
+
+def test_admin_routes_need_the_key(shared):
+    with httpx.Client(base_url=shared.root) as c:
+        assert c.get("/_sandbox/truth").status_code == 403
+        assert c.get("/_sandbox/truth", headers={"X-Sandbox-Key": "wrong"}).status_code == 403
+        assert c.put("/_sandbox/habits", json={"error_rate": 1.0}).status_code == 403
+        assert c.get("/_sandbox/truth", headers={"X-Sandbox-Key": shared.admin_key}).status_code == 200
+    assert shared.habits().error_rate == 0.0

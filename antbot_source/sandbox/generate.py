@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
@@ -111,8 +112,6 @@ def obj_array(values: list) -> np.ndarray:
 
 
 def _ascii(name: str) -> str:
-    import unicodedata
-
     return unicodedata.normalize("NFKD", name.replace("Đ", "D").replace("đ", "d")).encode("ascii", "ignore").decode()
 
 

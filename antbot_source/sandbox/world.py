@@ -12,7 +12,7 @@ import numpy as np
 import orjson
 
 from antbot_source.sandbox import fields as F
-from antbot_source.sandbox.generate import DAY, AccountGenerator, IdSequence, hms, obj_array, uuids
+from antbot_source.sandbox.generate import DAY, DAY_NAMES, AccountGenerator, IdSequence, hms, obj_array, uuids
 from antbot_source.sandbox.habits import Habits
 from antbot_source.sandbox.table import NULL_INT, NULL_TS, US, VN_OFFSET_US, Table
 
@@ -264,13 +264,15 @@ class World:
         n = len(times)
         camps, subs = t["campaigns"], t["subscribers"]
         rows: dict[str, list] = {k: [] for k in ("campaign", "subscriber", "phone_number", "callerid", "used_gateway",
-                                                  "cause", "billsec", "amd_status", "otp")}
+                                                  "cause", "billsec", "duration", "amd_status", "otp")}
         changed: list[int] = []
         for ts in times.tolist():
             ci, sp = self._pick_subscriber(camps, subs, ts)
             answered = rng.random() < 0.5
             cause = F.ANSWER if answered else 1 + int(rng.choice(12, p=F.NOANSWER_WEIGHTS / F.NOANSWER_WEIGHTS.sum()))
             billsec = int(np.clip(rng.lognormal(np.log(45), 1.0), 1, 1800)) if answered else 0
+            ring = F.DURATION_RING[F.DISPOSITION[cause]]
+            duration = int(rng.integers(ring[0], ring[1] + 1)) + billsec
             if ci is None:
                 rows["campaign"].append(NULL_INT)
                 rows["subscriber"].append(NULL_INT)
@@ -289,21 +291,14 @@ class World:
                 rows["amd_status"].append(1 if answered else NULL_INT)
             rows["cause"].append(cause)
             rows["billsec"].append(billsec)
+            rows["duration"].append(duration)
             if ci is not None:
-                ring = F.DURATION_RING[F.DISPOSITION[cause]]
-                self._subscriber_called(subs, sp, ts, int(ring[1]) + billsec, billsec, cause,
-                                        int(camps.cols["maxretry"][ci]))
+                self._subscriber_called(subs, sp, ts, duration, billsec, cause, int(camps.cols["maxretry"][ci]))
                 changed.append(int(subs.cols["id"][sp]))
-        cause = np.array(rows.pop("cause"), dtype=np.int16)
-        lo = np.array([F.DURATION_RING[d][0] for d in F.DISPOSITION])[cause]
-        hi = np.array([F.DURATION_RING[d][1] for d in F.DISPOSITION])[cause]
-        billsec = np.array(rows.pop("billsec"), dtype=np.int64)
         ids = self.ids.take("cdr", n)
         t["cdr"].append({
             **rows, "id": ids, "callid": uuids(rng, n), "request_uuid": uuids(rng, n), "starting_date": times,
-            "duration": (lo + rng.random(n) * (hi - lo)).astype(np.int64) + billsec, "billsec": billsec,
-            "cause": cause, "leg_type": np.ones(n, dtype=np.int64), "alarm": np.zeros(n, dtype=bool),
-            "user": np.full(n, acc.user_id),
+            "leg_type": np.ones(n, dtype=np.int64), "alarm": np.zeros(n, dtype=bool), "user": np.full(n, acc.user_id),
         })
         return {"cdr_ids": ids.tolist(), "subscriber_ids": sorted(set(changed))}
 
@@ -313,7 +308,7 @@ class World:
         tod, weekday = local % DAY, int((local // DAY + 3) % 7)
         for ci in self.rng.permutation(len(camps)).tolist():
             c = camps.cols
-            if c["status"][ci] != 1 or not c[F_DAYS[weekday]][ci]:
+            if c["status"][ci] != 1 or not c[DAY_NAMES[weekday]][ci]:
                 continue
             if not hms(c["daily_start_time"][ci]) <= tod < hms(c["daily_stop_time"][ci]):
                 continue
@@ -324,8 +319,12 @@ class World:
 
     def _subscriber_called(self, subs: Table, sp: int, ts: int, duration: int, billsec: int, cause: int,
                            maxretry: int) -> None:
+        """A subscriber got a call: attempts grow; when it is the latest call, the outcome and status follow it."""
         c = subs.cols
         c["count_attempt"][sp] += 1
+        subs.version += 1
+        if ts + duration * US < c["last_attempt"][sp]:  # a late row for an older attempt
+            return
         c["last_attempt"][sp] = ts + duration * US
         c["duration"][sp], c["billsec"][sp] = duration, billsec
         c["disposition"][sp] = F.DISPOSITION[cause]
@@ -335,7 +334,6 @@ class World:
             c["status"][sp] = 4 if c["count_attempt"][sp] > maxretry else 1
         if self.rng.random() < 0.8:  # some transitions do not bump updated_date
             c["updated_date"][sp] = ts + duration * US
-        subs.version += 1
 
     def advance(self, account: str, new_cdrs: int = 0, late_cdrs: int = 0, subscriber_changes: int = 0,
                 new_contacts: int = 0, edited_contacts: int = 0, deleted_contacts: int = 0) -> dict[str, Any]:
@@ -350,7 +348,9 @@ class World:
         late = self.add_cdrs(account, late_t) if late_cdrs else {"cdr_ids": [], "subscriber_ids": []}
         out["new_cdr_ids"], out["late_cdr_ids"] = new["cdr_ids"], late["cdr_ids"]
         subs = acc.tables["subscribers"]
-        queued = np.flatnonzero(subs.cols["status"] == 1)
+        camps = acc.tables["campaigns"].cols
+        started = camps["id"][camps["status"] == 1]
+        queued = np.flatnonzero((subs.cols["status"] == 1) & np.isin(subs.cols["campaign"], started))
         pick = rng.choice(queued, min(subscriber_changes, len(queued)), replace=False)
         subs.cols["status"][pick] = 6  # pending -> in process: queued for a call, no call yet
         subs.version += 1
@@ -436,8 +436,14 @@ class World:
         seen = set(self.numbers(acc)) if self.habits.bulk_stop_at_duplicate else set()
         duplicate = None
         for item in body["contacts"]:
-            values = self._validate(acc, "contact", {"status": 1, **item, "phonebook": body.get("phonebook")},
-                                    partial=False)
+            try:
+                if not isinstance(item, dict):
+                    raise ApiProblem(400, {"contacts": ["Each contact must be an object."]})
+                values = self._validate(acc, "contact", {"status": 1, **item, "phonebook": body.get("phonebook")},
+                                        partial=False)
+            except ApiProblem:
+                self._create_contacts(acc, batch)  # the contacts before a bad one stay created
+                raise
             if self.habits.bulk_stop_at_duplicate and values["contact"] in seen:
                 duplicate = values["contact"]
                 break
@@ -514,7 +520,7 @@ class World:
             for v in vals:
                 if acc.tables[related].pos_of(v) is None:
                     raise ValueError(f'Invalid pk "{v}" - object does not exist.')
-            return vals if many or name == "phonebook" and tbl.name == "campaigns" else vals[0]
+            return vals if many or (name == "phonebook" and tbl.name == "campaigns") else vals[0]
         f = tbl.field_by_name.get(name)
         kind = f.kind if f else "obj"
         if kind in ("int", "nint"):
@@ -591,7 +597,6 @@ class World:
         return tbl.render(np.array([tbl.pos_of(row_id)]), self.habits.vn_offset, self.habits.json_as_string)[0]
 
 
-F_DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 DEFAULTS: dict[str, Any] = {"status": 1, "tts_language": "vi", "country": "", "caller_name": "", "secondused": None,
                             "count_in_use": None, "maximum_call": None, "failover": None, "max_concurrent": 5,
                             "callmaxduration": 1800, "maxretry": 0, "intervalretry": 3600,
