@@ -27,9 +27,9 @@ from typing import Any, Self
 
 import dlt
 import pyarrow as pa
-import pyarrow.compute as pc
 from dlt.extract.resource import DltResource
 
+from antbot_source.cdr_arrow import newest_start
 from antbot_source.cdr_walk import WindowDone, count_rows
 from antbot_source.cdr_windows import RunPlan, Window, append_is_safe, plan_run, record_run
 from antbot_source.client import AntBotClient, ClientConfig
@@ -94,7 +94,7 @@ def cdr_resource(
         hints = dlt.mark.make_hints(write_disposition="append") if append_is_safe(state, plan) else None
         newest: datetime | None = None
         for table in read_windows(config, plan, knobs):
-            top = pc.max(table.column("starting_date")).as_py()
+            top = newest_start(table)
             if top is not None and (newest is None or top > newest):
                 newest = top
             yield dlt.mark.with_hints(table, hints) if hints else table

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -16,6 +16,7 @@ from antbot_source.rows import normalise_row
 from antbot_source.schema import BOOL, INT, TABLE_TYPES, TEXT, TS
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 _ARROW_TYPES = {INT: pa.int64(), TEXT: pa.string(), TS: TIMESTAMP, BOOL: pa.bool_()}
 
@@ -30,7 +31,7 @@ _WIRE_SCHEMA = CDR_SCHEMA.set(
     CDR_SCHEMA.get_field_index("starting_date"), pa.field("starting_date", pa.string())
 )
 _PARSE_OPTIONS = pa_json.ParseOptions(explicit_schema=_WIRE_SCHEMA, unexpected_field_behavior="ignore")
-_READ_OPTIONS = pa_json.ReadOptions(use_threads=False, block_size=1 << 24)
+_READ_OPTIONS = pa_json.ReadOptions(use_threads=False, block_size=1 << 21)
 _RESULTS_KEY = b'"results":['
 
 
@@ -121,14 +122,28 @@ def _coerce(value: Any, arrow_type: pa.DataType) -> Any:
     return value
 
 
+def micros(moment: datetime) -> int:
+    """Microseconds since the epoch of a timezone-aware datetime (how the Arrow column stores it)."""
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
 def in_window(table: pa.Table, start: datetime, end: datetime | None) -> pa.Table:
     """Rows whose `starting_date` lies in [start, end) (end None: no upper bound)."""
-    starts = table.column("starting_date")
+    # compared as integers: turning tz-aware Arrow timestamps into datetimes imports pandas
+    starts = pc.cast(table.column("starting_date"), pa.int64())
+    low, high = micros(start), None if end is None else micros(end)
     bounds = pc.min_max(starts).as_py()
-    low, high = bounds["min"], bounds["max"]
-    if low is not None and low >= start and (end is None or high < end) and starts.null_count == 0:
+    if starts.null_count == 0 and bounds["min"] is not None and bounds["min"] >= low and (
+        high is None or bounds["max"] < high
+    ):
         return table
-    mask = pc.greater_equal(starts, pa.scalar(start, TIMESTAMP))
-    if end is not None:
-        mask = pc.and_(mask, pc.less(starts, pa.scalar(end, TIMESTAMP)))
+    mask = pc.greater_equal(starts, low)
+    if high is not None:
+        mask = pc.and_(mask, pc.less(starts, high))
     return table.filter(mask)
+
+
+def newest_start(table: pa.Table) -> datetime | None:
+    """The latest `starting_date` of `table` (None when it has none)."""
+    top = pc.max(pc.cast(table.column("starting_date"), pa.int64())).as_py()
+    return None if top is None else _EPOCH + timedelta(microseconds=top)

@@ -14,6 +14,7 @@ import dlt
 import typer
 from dlt.common.runtime.collector import Collector
 from dlt.common.typing import TLoaderFileFormat
+from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.extract.source import DltSource
 from rich.console import Console
 from rich.progress import (
@@ -32,7 +33,7 @@ from antbot_source.cdr import cdr_backlog_pending
 from antbot_source.errors import AntBotError, ConfigError
 from antbot_source.settings import DEFAULT_DATASET, DEFAULT_DUCKDB
 
-# a safety stop for the catch-up loop: each run reads up to `max_windows` CDR windows
+# a safety stop for the catch-up loop: each run reads up to `cdr_run_rows` CDRs
 MAX_RUNS = 10_000
 
 err_console = Console(stderr=True)
@@ -100,6 +101,10 @@ class RichCollector(Collector):
         self._progress = None
 
 
+# DuckDB takes most of the machine's memory by default; a load stays well within this and spills beyond it
+DUCKDB_LOAD_SETTINGS = {"memory_limit": "192MB"}
+
+
 def build_pipeline(
     *,
     destination: str = "duckdb",
@@ -116,7 +121,9 @@ def build_pipeline(
                 f"the DuckDB file {Path(str(credentials or duckdb_path)).name} and the dataset {dataset!r} "
                 "share a name, which makes DuckDB reject every reference to the dataset: rename one of them"
             )
-        target: Any = dlt.destinations.duckdb(credentials=str(credentials or duckdb_path))
+        target: Any = dlt.destinations.duckdb(
+            credentials=DuckDbCredentials(str(credentials or duckdb_path), global_config=DUCKDB_LOAD_SETTINGS)
+        )
     elif credentials is not None:
         target = dlt.destination(destination, credentials=_with_empty_password(credentials))
     else:
