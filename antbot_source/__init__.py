@@ -61,7 +61,13 @@ def full_resource(shared: SharedClient, ep: Endpoint) -> DltResource:
                         rows.append(row)
                 if rows:
                     yield rows
-        gone = tombstones(destination_rows(ep.table, (ep.primary_key,)) or [], seen, key=ep.primary_key)
+            gone = tombstones(destination_rows(ep.table, (ep.primary_key,)) or [], seen, key=ep.primary_key)
+            if gone:
+                # a walk can miss rows that shift while the list changes under it: a key counts as
+                # deleted only when a second read misses it too
+                again = {normalise_row(raw).get(ep.primary_key)
+                         for page in client.iter_pages(ep.path, dict(ep.params)) for raw in page}
+                gone = [row for row in gone if row[ep.primary_key] not in again]
         if gone:
             yield gone
 
