@@ -40,8 +40,15 @@ CDR_PATH = endpoint("cdr").path
 
 # A walker imports the client and Arrow only: the package's __init__ builds the dlt source, and
 # importing dlt would cost each walker a second and tens of MB, so the package is entered by path.
+# Optional integrations are refused too: Arrow imports pandas to inspect any Python value it converts,
+# httpx its command line (rich, pygments, click), tenacity tornado; a walker uses none of them.
 WALKER_BOOT = """
 import sys, types
+class Refuse:
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in ("pandas", "rich", "pygments", "click", "tornado"):
+            raise ImportError(name + " is kept out of CDR walkers")
+sys.meta_path.insert(0, Refuse())
 package = types.ModuleType("antbot_source")
 package.__path__ = [sys.argv[1]]
 sys.modules["antbot_source"] = package
@@ -56,7 +63,7 @@ class CdrTuning:
 
     window_rows: int = 50_000  # rows per date window at most (by the server's count when planning)
     run_rows: int = 2_000_000  # rows per pipeline run at most (then the state is committed)
-    workers: int = max(2, min(4, os.cpu_count() or 2))  # walker processes
+    workers: int = 2  # walker processes (the server and dlt need the rest of a 2-core machine)
     batch_rows: int = 20_000  # rows per Arrow table handed to dlt
     max_rewalks: int = 2  # walks of a window again while the server counts rows not seen
 
@@ -156,6 +163,8 @@ class _Walker:
         self.process = subprocess.Popen(
             [sys.executable, "-c", WALKER_BOOT, package_dir, str(theirs.fileno())],
             pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
+            # the system allocator gives freed Arrow buffers back at once; the default one keeps them
+            env={"ARROW_DEFAULT_MEMORY_POOL": "system", **os.environ},
         )
         theirs.close()
         self.conn.send((config, CDR_PATH, knobs.max_rewalks))

@@ -35,8 +35,8 @@ def count_rows(client: AntBotClient, path: str, window: Window) -> int:
 def walk_window(
     client: AntBotClient, path: str, window: Window, max_rewalks: int, emit: Callable[[pa.Table], None]
 ) -> None:
-    """Emit every row of `window` (CDR list `path`) once: follow `next`, then walk again while the server counts more
-    rows than were seen (at most `max_rewalks` times).
+    """Emit every row of `window` (from the CDR list at `path`) once: follow `next`, then walk again
+    while the server counts more rows than were seen (at most `max_rewalks` times).
 
     Rows move between pages when rows are inserted during the walk (the order is undefined, often
     newest first): a row seen twice is dropped, and a skipped row shows up as a count above the

@@ -9,10 +9,9 @@ import time
 from pathlib import Path
 from typing import Annotated
 
-import httpx
-import orjson
 import psutil
 import typer
+from bare_walk import walk
 from rich.console import Console
 from rich.table import Table
 
@@ -27,20 +26,6 @@ def peak_rss_mb(pid: int) -> float:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     return psutil.Process(pid).memory_info().rss / 2**20
-
-
-def walk(base_url: str, username: str, password: str, page_size: int) -> int:
-    """Rows read by following `next` over every CDR (bodies parsed with orjson)."""
-    with httpx.Client(base_url=base_url + "/", timeout=60) as client:
-        token = client.post("get-token/", json={"username": username, "password": password}).json()["access"]
-        client.headers["Authorization"] = f"Bearer {token}"
-        url: str | None = f"cdr/?page_size={page_size}"
-        rows = 0
-        while url:
-            body = orjson.loads(client.get(url).raise_for_status().content)
-            rows += len(body["results"])
-            url = body["next"]
-        return rows
 
 
 def main(
