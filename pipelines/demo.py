@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -58,11 +59,12 @@ def demo(
     """Start the local AntBot sandbox, load every table into a DuckDB file and show the numbers."""
     console = Console()
     duckdb.unlink(missing_ok=True)
-    with run_sandbox(seed=seed, cdrs=cdrs) as sb:
+    # a fresh world each time: the pipeline's state lives only as long as the demo
+    with run_sandbox(seed=seed, cdrs=cdrs) as sb, tempfile.TemporaryDirectory(prefix="antbot-demo-") as state_dir:
         console.print(f"sandbox at {sb.base_url} ({cdrs:,} CDRs); loading into {duckdb}")
         account = sb.accounts[0]
         pipeline = build_pipeline(duckdb_path=duckdb, dataset=DEFAULT_DATASET, pipeline_name=DEMO_PIPELINE,
-                                  progress=RichCollector()).drop()  # a fresh world: no state from a past demo
+                                  progress=RichCollector(), pipelines_dir=state_dir)
         summary = run_load(pipeline, base_url=sb.base_url, username=account.username, password=account.password)
         console.print(summary_table(summary))
 

@@ -113,8 +113,9 @@ def build_pipeline(
     pipeline_name: str = "antbot",
     credentials: Any = None,
     progress: Collector | str | None = None,
+    pipelines_dir: str | Path | None = None,
 ) -> dlt.Pipeline:
-    """The dlt pipeline of a load (its working dir lives under DLT_DATA_DIR, as dlt decides)."""
+    """The dlt pipeline of a load (its working dir lives under `pipelines_dir`, else DLT_DATA_DIR as dlt decides)."""
     if destination == "duckdb":
         if Path(str(credentials or duckdb_path)).stem == dataset:
             raise ConfigError(
@@ -128,7 +129,9 @@ def build_pipeline(
         target = dlt.destination(destination, credentials=_with_empty_password(credentials))
     else:
         target = destination
-    kwargs = {"progress": progress} if progress is not None else {}
+    kwargs: dict[str, Any] = {"progress": progress} if progress is not None else {}
+    if pipelines_dir is not None:
+        kwargs["pipelines_dir"] = str(pipelines_dir)
     return dlt.pipeline(pipeline_name=pipeline_name, destination=target, dataset_name=dataset, **kwargs)
 
 
