@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -157,7 +158,7 @@ class Sandbox:
                 pos = tbl.pos_of(row_id)
                 if pos is None:
                     raise ApiProblem(404, {"detail": "Not found."})
-                return json_response(self.world.render(acc, endpoint, [pos])[0])
+                return Response(self.world.render_json(acc, endpoint, [pos])[1:-1], media_type="application/json")
             if req.method == "PUT":
                 if endpoint not in UPDATABLE:
                     return await _not_allowed(req, acc)
@@ -184,17 +185,23 @@ class Sandbox:
         page = pages if raw_page == "last" else (int(raw_page) if raw_page.isdigit() else 0)
         if not 1 <= page <= pages:
             raise ApiProblem(404, {"detail": "Invalid page."})
-        idx = pos[(page - 1) * size: page * size]
-        results = self.world.render(account, endpoint, idx)
+        results = self.world.page_json(account, endpoint, params, (page - 1) * size, page * size)
         url = request.url
         nxt = str(url.include_query_params(page=page + 1)) if page < pages else None
         prev = None
         if page > 1:
             prev = str(url.remove_query_params("page") if page == 2 else url.include_query_params(page=page - 1))
-        body = orjson.dumps({"count": count, "next": nxt, "previous": prev, "results": results})
+        body = b'{"count":%d,"next":%s,"previous":%s,"results":%s}' % (count, orjson.dumps(nxt), orjson.dumps(prev), results)
         if endpoint == "cdr" and (h.late_cdrs_per_page or h.live_inserts_per_page):
             self.world.after_cdr_page(account)
-        return Response(body, media_type="application/json")
+        ahead = None
+        if nxt is not None and count > 10 * size:  # a long walk: the next page is rendered once this one is sent
+            ahead = BackgroundTask(self._render_ahead, account, endpoint, params, page * size, (page + 1) * size)
+        return Response(body, media_type="application/json", background=ahead)
+
+    async def _render_ahead(self, account: str, endpoint: str, params: dict[str, str], start: int, stop: int) -> None:
+        """Async, so it runs on the event loop after the response is sent, never beside a request."""
+        self.world.prerender(account, endpoint, params, start, stop)
 
     def _counted(self, handler: Handler) -> Handler:
         """A create POST: counted for wait_for_writes, and hung for ever past hang_writes_after."""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -74,6 +76,10 @@ class Table:
         for text in self.vn_text.values():
             self.cols[text] = np.empty(0, dtype="S32")
         self._build_rows = _row_builder([f.name for f in self.fields])
+        self._json_keys = [b"," * (i > 0) + orjson.dumps(f.name) + b":" for i, f in enumerate(self.fields)]
+        self._json_keys[0] = b"{" + self._json_keys[0]
+        self._json_lookups = {f.name: _json_texts(f.lookup.tolist(), quote=True)[0]
+                              for f in self.fields if f.lookup is not None}
 
     def __len__(self) -> int:
         return len(self.cols["id"])
@@ -97,25 +103,70 @@ class Table:
 
     def render(self, idx: np.ndarray | slice, vn_offset: bool = True, json_as_string: bool = True) -> list[dict]:
         """Rows at positions `idx` as the API renders them (dicts in field order)."""
-        values = []
-        for f in self.fields:
-            col = self.cols[f.col][idx]
-            if f.kind in ("int", "bool", "obj"):
-                values.append(col.tolist())
-            elif f.kind == "nint":
-                values.append([None if v == NULL_INT else v for v in col.tolist()])
-            elif f.kind == "ts" and vn_offset and f.col in self.vn_text:
-                values.append(self.cols[self.vn_text[f.col]][idx].astype("U32").tolist())
-            elif f.kind == "ts":
-                values.append(render_ts(col, vn_offset))
-            elif f.kind == "json":
-                vals = col.tolist()
-                values.append(vals if json_as_string else [None if v is None else orjson.loads(v) for v in vals])
-            elif f.kind == "uuid":
-                values.append(col.astype("U36").tolist())
-            else:  # cat
-                values.append(f.lookup[col].tolist())
-        return self._build_rows(values)
+        return self._build_rows([self._values(f, idx, vn_offset, json_as_string) for f in self.fields])
+
+    def render_json(self, idx: np.ndarray | slice, vn_offset: bool = True, json_as_string: bool = True) -> bytes:
+        """The JSON array `orjson.dumps(self.render(...))` gives, built column by column without row dicts.
+
+        Each row is laid out in one line of a byte matrix: constant key text, then every value's JSON text
+        NUL-padded to its column's width; dropping the NULs (never part of JSON text) leaves the compact rows.
+        """
+        texts, blocks, quote = [], [], b""
+        for f, key in zip(self.fields, self._json_keys, strict=True):
+            values, quoted = self._json(f, idx, vn_offset, json_as_string)
+            texts.append(quote + key + b'"' * quoted)
+            blocks.append(np.ascontiguousarray(values))
+            quote = b'"' * quoted
+        n = len(blocks[0])
+        if not n:
+            return b"[]"
+        template = b"".join(text + bytes(block.itemsize) for text, block in zip(texts, blocks, strict=True))
+        matrix = np.empty((n, len(template) + len(quote) + 2), dtype=np.uint8)
+        matrix[:] = np.frombuffer(template + quote + b"},", dtype=np.uint8)
+        at = 0
+        for text, block in zip(texts, blocks, strict=True):
+            at += len(text)
+            matrix[:, at: at + block.itemsize] = block.view(np.uint8).reshape(n, -1)
+            at += block.itemsize
+        body = matrix[matrix != 0]
+        body[-1] = ord("]")  # the last row's trailing comma
+        return b"[" + body.tobytes()
+
+    def _values(self, f: Field, idx: np.ndarray | slice, vn_offset: bool, json_as_string: bool) -> list:
+        """The field's Python values at positions `idx`, as the API renders them."""
+        col = self.cols[f.col][idx]
+        if f.kind in ("int", "bool", "obj"):
+            return col.tolist()
+        if f.kind == "nint":
+            return [None if v == NULL_INT else v for v in col.tolist()]
+        if f.kind == "ts" and vn_offset and f.col in self.vn_text:
+            return self.cols[self.vn_text[f.col]][idx].astype("U32").tolist()
+        if f.kind == "ts":
+            return render_ts(col, vn_offset)
+        if f.kind == "json":
+            vals = col.tolist()
+            return vals if json_as_string else [None if v is None else orjson.loads(v) for v in vals]
+        if f.kind == "uuid":
+            return col.astype("U36").tolist()
+        return f.lookup[col].tolist()  # cat
+
+    def _json(self, f: Field, idx: np.ndarray | slice, vn_offset: bool, json_as_string: bool) -> tuple[np.ndarray, bool]:
+        """The JSON text of the field's values at `idx` (bytes array), and whether it still needs quotes."""
+        col = self.cols[f.col][idx]
+        if f.kind == "int":
+            return _ints(col), False
+        if f.kind == "nint":
+            null = col == NULL_INT
+            return np.where(null, b"null", _ints(np.where(null, 0, col))), False
+        if f.kind == "bool":
+            return np.where(col, b"true", b"false"), False
+        if f.kind == "cat":
+            return self._json_lookups[f.name][col], False
+        if f.kind == "uuid":
+            return col, True
+        if f.kind == "ts" and vn_offset and f.col in self.vn_text:
+            return self.cols[self.vn_text[f.col]][idx], True
+        return _json_texts(self._values(f, idx, vn_offset, json_as_string))
 
     # ---- writing ----
     def append(self, rows: dict[str, Any]) -> np.ndarray:
@@ -166,6 +217,39 @@ def _row_builder(names: list[str]) -> Callable[[list[list]], list[dict]]:
     namespace: dict[str, Any] = {}
     exec(f"def build(cols):\n    return [{{{body}}} for {args} in zip(*cols)]", namespace)  # noqa: S102
     return namespace["build"]
+
+
+@cache
+def _int_texts(limit: int = 1 << 21) -> np.ndarray:
+    """Decimal text of 0..limit-1, a lookup table: numpy's own int-to-bytes conversion is 25x slower."""
+    low = np.arange(10_000).astype("S4")
+    high, rest = np.divmod(np.arange(limit), 10_000)
+    return np.where(high == 0, low[rest], np.strings.add(low[high], np.strings.zfill(low, 4)[rest]))
+
+
+def _ints(col: np.ndarray) -> np.ndarray:
+    """Decimal text of integers."""
+    table = _int_texts()
+    if len(col) and 0 <= col.min() and col.max() < len(table):
+        return table[col]
+    return col.astype("S21")
+
+
+_PLAIN = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e]*")  # printable ASCII without " and \: JSON text as is
+
+
+def _json_texts(values: list, quote: bool = False) -> tuple[np.ndarray, bool]:
+    """JSON text of Python values (bytes array) and whether it still needs quotes; `quote`: it never does.
+
+    Plain strings (the common case) skip orjson and are quoted by the caller.
+    """
+    try:
+        plain = _PLAIN.fullmatch("".join(values)) is not None
+    except TypeError:  # not all str
+        plain = False
+    if plain and not quote:
+        return np.array(values, dtype="S"), True
+    return np.array([orjson.dumps(v) for v in values], dtype="S"), False
 
 
 def _empty(kind: str) -> np.ndarray:

@@ -143,7 +143,8 @@ class World:
             tables = {name: F.new_table(name) for name in F.TABLES}
             AccountGenerator(tables, self.ids, seed, no, user_id, n, now).build()
             self.accounts[acc.username] = AccountData(acc, user_id, tables)
-        self._cache: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self._cache: OrderedDict[tuple, np.ndarray] = OrderedDict()  # query key -> positions
+        self._pages: OrderedDict[tuple, bytes] = OrderedDict()  # page key -> rows rendered ahead
 
     # ---- reading ----
     def table(self, account: str, endpoint: str) -> Table:
@@ -151,25 +152,29 @@ class World:
 
     def query(self, account: str, endpoint: str, params: dict[str, str]) -> np.ndarray:
         """Positions of the rows a list request selects, in the order the API serves them."""
-        known = FILTERS.get(endpoint, {})
-        unknown = sorted(set(params) - set(known) - PAGING_PARAMS)
-        if unknown and not self.habits.ignore_unknown_params:
-            raise ApiProblem(400, {p: ["Unknown query parameter."] for p in unknown})
-        active = tuple(sorted((p, v) for p, v in params.items() if p in known))
-        tbl = self.table(account, endpoint)
-        newest_first = endpoint == "cdr" and self.habits.cdr_newest_first
-        key = (account, endpoint, active, tbl.version, newest_first, self.habits.naive_as_local)
+        key, active = self._query_key(account, endpoint, params)
         hit = self._cache.get(key)
         if hit is not None:
             self._cache.move_to_end(key)
             return hit
-        pos = self._select(tbl, endpoint, dict(active))
-        if newest_first:
+        pos = self._select(self.table(account, endpoint), endpoint, dict(active))
+        if key[4]:  # newest first
             pos = pos[::-1]
         self._cache[key] = pos
         if len(self._cache) > 32:
             self._cache.popitem(last=False)
         return pos
+
+    def _query_key(self, account: str, endpoint: str, params: dict[str, str]) -> tuple[tuple, tuple]:
+        """What a list's rows and order depend on (the table's version included), and its known filters."""
+        known = FILTERS.get(endpoint, {})
+        unknown = sorted(set(params) - set(known) - PAGING_PARAMS)
+        if unknown and not self.habits.ignore_unknown_params:
+            raise ApiProblem(400, {p: ["Unknown query parameter."] for p in unknown})
+        active = tuple(sorted((p, v) for p, v in params.items() if p in known))
+        newest_first = endpoint == "cdr" and self.habits.cdr_newest_first
+        version = self.table(account, endpoint).version
+        return (account, endpoint, active, version, newest_first, self.habits.naive_as_local), active
 
     def _select(self, tbl: Table, endpoint: str, params: dict[str, str]) -> np.ndarray:
         lo, hi = 0, len(tbl)
@@ -226,13 +231,37 @@ class World:
     def truth(self, account: str) -> dict[str, dict[str, Any]]:
         return {name: {"count": len(t), "ids": t.ids().tolist()} for name, t in self.accounts[account].tables.items()}
 
-    def render(self, account: str, endpoint: str, idx: np.ndarray) -> list[dict]:
-        rows = self.table(account, endpoint).render(idx, self.habits.vn_offset, self.habits.json_as_string)
+    def page_json(self, account: str, endpoint: str, params: dict[str, str], start: int, stop: int) -> bytes:
+        """Rows `start:stop` of the list `params` selects, as the JSON array the API serves.
+
+        Served CDR pages are remembered (late CDRs land behind them).
+        """
+        key = self._page_key(account, endpoint, params, start, stop)
+        rows = self._pages.pop(key, None)
+        idx = self.query(account, endpoint, params)[start:stop]
+        if rows is None:
+            rows = self.render_json(account, endpoint, idx)
         if endpoint == "cdr" and len(idx):
             acc = self.accounts[account]
             served = int(self.table(account, endpoint).cols["starting_date"][idx].max())
             acc.newest_served = max(acc.newest_served, served)
         return rows
+
+    def prerender(self, account: str, endpoint: str, params: dict[str, str], start: int, stop: int) -> None:
+        """Render rows `start:stop` ahead of their request: a client following `next` asks for them next,
+        and the server renders while the client reads the page before. Changes nothing a client sees."""
+        key = self._page_key(account, endpoint, params, start, stop)
+        if key not in self._pages:
+            self._pages[key] = self.render_json(account, endpoint, self.query(account, endpoint, params)[start:stop])
+            while len(self._pages) > 4:
+                self._pages.popitem(last=False)
+
+    def _page_key(self, account: str, endpoint: str, params: dict[str, str], start: int, stop: int) -> tuple:
+        return self._query_key(account, endpoint, params)[0], start, stop, self.habits.vn_offset, self.habits.json_as_string
+
+    def render_json(self, account: str, endpoint: str, idx: np.ndarray | list[int]) -> bytes:
+        """The rows at positions `idx` as the JSON array the API renders."""
+        return self.table(account, endpoint).render_json(idx, self.habits.vn_offset, self.habits.json_as_string)
 
     # ---- time passes ----
     def after_cdr_page(self, account: str) -> None:
