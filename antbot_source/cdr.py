@@ -40,13 +40,14 @@ CDR_PATH = endpoint("cdr").path
 
 # A walker imports the client and Arrow only: the package's __init__ builds the dlt source, and
 # importing dlt would cost each walker a second and tens of MB, so the package is entered by path.
-# Optional integrations are refused too: Arrow imports pandas to inspect any Python value it converts,
-# httpx its command line (rich, pygments, click), tenacity tornado; a walker uses none of them.
+# Optional integrations are refused too: Arrow imports pandas to inspect any Python value it converts
+# and numpy when it can (~11 MB per walker), httpx its command line (rich, pygments, click), tenacity
+# tornado; a walker uses none of them.
 WALKER_BOOT = """
 import sys, types
 class Refuse:
     def find_spec(self, name, path=None, target=None):
-        if name.partition(".")[0] in ("pandas", "rich", "pygments", "click", "tornado"):
+        if name.partition(".")[0] in ("pandas", "numpy", "rich", "pygments", "click", "tornado"):
             raise ImportError(name + " is kept out of CDR walkers")
 sys.meta_path.insert(0, Refuse())
 package = types.ModuleType("antbot_source")
