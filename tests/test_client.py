@@ -27,6 +27,15 @@ def test_walk_follows_next_when_the_server_ignores_page_size(start_sandbox):
     assert max(len(page) for page in pages) == 7
 
 
+@pytest.mark.parametrize("token_key", ["access_token", "token"])
+def test_token_under_any_documented_key_and_a_bare_list(start_sandbox, token_key):
+    sb = start_sandbox(seed=2, cdrs=300, habits=Habits(token_key=token_key, bare_lists=["contact"]))
+    with _config(sb, page_size=50).connect() as client:
+        pages = list(client.iter_pages("contact/"))
+    assert len(pages) == 1
+    assert sorted(row["id"] for row in pages[0]) == sorted(sb.truth("demo")["contacts"]["ids"])
+
+
 def test_a_bare_object_is_one_page_of_one_row(sandbox):
     phonebook = min(sandbox.truth("demo")["phonebooks"]["ids"])
     with _config(sandbox).connect() as client:

@@ -35,6 +35,26 @@ def test_rendering_habits(sb, api):
     assert isinstance(api.get("contact/").json()["results"][1]["additional_vars"], dict)
 
 
+def test_shape_habits_of_older_builds(sb, api):
+    account = sb.accounts[0]
+    login_body = {"username": account.username, "password": account.password}
+    assert set(httpx.post(f"{sb.base_url}/get-token/", json=login_body).json()) == {"refresh", "access"}
+    contact = api.get("contact/").json()["results"][0]
+    cdr = next(r for r in api.get("cdr/", params={"page_size": 200}).json()["results"] if r["campaign"])
+    sb.set_habits(token_key="access_token", urls_not_ids=True, bare_lists=["phonebook"])
+    assert set(httpx.post(f"{sb.base_url}/get-token/", json=login_body).json()) == {"access_token"}
+
+    old = api.get("contact/").json()["results"][0]
+    assert "id" not in old and old["url"] == f"{sb.base_url}/contact/{contact['id']}/"
+    assert old["phonebook"] == f"{sb.base_url}/phonebook/{contact['phonebook']}/"
+    old_cdr = api.get(f"cdr/{cdr['id']}/").json()
+    assert old_cdr["campaign"] == f"{sb.base_url}/campaigns/{cdr['campaign']}/"
+    assert old_cdr["subscriber"] == (cdr["subscriber"] and f"{sb.base_url}/subscriber-list/{cdr['subscriber']}/")
+
+    phonebooks = api.get("phonebook/", params={"page_size": 1}).json()
+    assert isinstance(phonebooks, list) and len(phonebooks) == sb.truth("demo")["phonebooks"]["count"] > 1
+
+
 def test_naive_filter_datetime_habit(sb, api):
     rows = walk(api, "cdr/", page_size=1000)
     newest = datetime.fromisoformat(rows[0]["starting_date"])

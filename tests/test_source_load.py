@@ -7,6 +7,7 @@ from antbot_checks import assert_equals_truth, load_account, snapshot
 from antbot_source import ClientConfig
 from antbot_source.rows import normalise_row
 from antbot_source.settings import CLOSED_CAMPAIGN_STATUSES
+from pipelines.load import build_pipeline
 
 
 def _api_rows(sb, path: str) -> dict[int, dict]:
@@ -67,3 +68,12 @@ def test_closed_campaigns_are_not_read_again(sandbox):
     assert changed["deleted_subscriber_ids"]
     load_account(sandbox, pipeline=pipeline, resources=["subscribers"])
     assert_equals_truth(pipeline, {"subscribers": sandbox.truth("demo")["subscribers"]})
+
+
+def test_older_build_shapes_load_the_same_tables(sandbox, tmp_path):
+    """Rows with `url` instead of `id`, relations as URLs, bare lists, the token under `token`."""
+    normal, _ = load_account(sandbox, tmp_path / "normal.duckdb")
+    sandbox.set_habits(token_key="token", urls_not_ids=True, bare_lists=["cdr", "subscriber-list", "phonebook"])
+    older = build_pipeline(duckdb_path=tmp_path / "older.duckdb", pipeline_name="antbot_older")
+    load_account(sandbox, pipeline=older)
+    assert snapshot(older) == snapshot(normal)

@@ -119,7 +119,8 @@ class Sandbox:
                 return json_response({"detail": "No active account found with the given credentials"}, 401)
             token = secrets.token_urlsafe(32)
             self.state.tokens[token] = (acc.account.username, time.monotonic())
-            return json_response({"refresh": secrets.token_urlsafe(32), "access": token})
+            key = self.world.habits.token_key
+            return json_response({"refresh": secrets.token_urlsafe(32), key: token} if key == "access" else {key: token})
 
         return await self.guarded(request, "POST /rest-api/get-token/", handler, auth=False)
 
@@ -158,7 +159,8 @@ class Sandbox:
                 pos = tbl.pos_of(row_id)
                 if pos is None:
                     raise ApiProblem(404, {"detail": "Not found."})
-                return Response(self.world.render_json(acc, endpoint, [pos])[1:-1], media_type="application/json")
+                row = self._shaped(req, endpoint, self.world.render_json(acc, endpoint, [pos]))[1:-1]
+                return Response(row, media_type="application/json")
             if req.method == "PUT":
                 if endpoint not in UPDATABLE:
                     return await _not_allowed(req, acc)
@@ -178,6 +180,9 @@ class Sandbox:
         h = self.world.habits
         params = dict(request.query_params)
         pos = self.world.query(account, endpoint, params)
+        if endpoint in h.bare_lists:
+            return Response(self._shaped(request, endpoint, self.world.page_json(account, endpoint, params, 0, len(pos))),
+                            media_type="application/json")
         size = h.fixed_page_size or _page_size(params.get("page_size"), h.default_page_size, h.max_page_size)
         count = len(pos)
         pages = max(1, math.ceil(count / size))
@@ -185,7 +190,7 @@ class Sandbox:
         page = pages if raw_page == "last" else (int(raw_page) if raw_page.isdigit() else 0)
         if not 1 <= page <= pages:
             raise ApiProblem(404, {"detail": "Invalid page."})
-        results = self.world.page_json(account, endpoint, params, (page - 1) * size, page * size)
+        results = self._shaped(request, endpoint, self.world.page_json(account, endpoint, params, (page - 1) * size, page * size))
         url = request.url
         nxt = str(url.include_query_params(page=page + 1)) if page < pages else None
         prev = None
@@ -198,6 +203,26 @@ class Sandbox:
         if nxt is not None and count > 10 * size:  # a long walk: the next page is rendered once this one is sent
             ahead = BackgroundTask(self._render_ahead, account, endpoint, params, page * size, (page + 1) * size)
         return Response(body, media_type="application/json", background=ahead)
+
+    def _shaped(self, request: Request, endpoint: str, rows: bytes) -> bytes:
+        """The rows of a JSON array as an older build renders them when `urls_not_ids` is on: `url` in place
+        of `id` and relations as absolute URLs."""
+        if not self.world.habits.urls_not_ids:
+            return rows
+        base = str(request.base_url).rstrip("/") + "/rest-api/"
+        relations = F.RELATIONS.get(F.ENDPOINTS[endpoint], {})
+
+        def link(target: str, value: Any) -> Any:
+            if isinstance(value, list):
+                return [link(target, v) for v in value]
+            return value if value is None else f"{base}{target}/{value}/"
+
+        shaped = []
+        for row in orjson.loads(rows):
+            out = {"url": link(endpoint, row.pop("id"))}
+            out.update({k: link(relations[k], v) if k in relations else v for k, v in row.items()})
+            shaped.append(out)
+        return orjson.dumps(shaped)
 
     async def _render_ahead(self, account: str, endpoint: str, params: dict[str, str], start: int, stop: int) -> None:
         """Async, so it runs on the event loop after the response is sent, never beside a request."""

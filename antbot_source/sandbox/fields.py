@@ -114,6 +114,21 @@ ENDPOINTS: dict[str, str] = {
     "calendar-user": "calendar_users", "calendar": "calendars", "event": "events", "alarm": "alarms",
 }
 
+# relation fields (integer ids, or lists of them) and the endpoint of the row they point at
+RELATIONS: dict[str, dict[str, str]] = {
+    "cdr": {"campaign": "campaigns", "subscriber": "subscriber-list", "used_gateway": "gateway"},
+    "subscribers": {"campaign": "campaigns", "contact": "contact"},
+    "campaigns": {"phonebook": "phonebook", "aleg_gateway": "gateway"},
+    "contacts": {"phonebook": "phonebook"},
+    "surveys": {"campaign": "campaigns"},
+    "section_templates": {"survey": "survey-template"},
+    "dnc_contacts": {"dnc": "dnc-list"},
+    "calendar_settings": {"survey": "survey-template", "aleg_gateway": "gateway"},
+    "calendar_users": {"calendar_setting": "calendar-setting"},
+    "events": {"calendar": "calendar", "parent_event": "event"},
+    "alarms": {"event": "event", "survey": "survey-template"},
+}
+
 
 def new_table(name: str) -> Table:
     """An empty table with the fields of `name` (CDRs are kept sorted by starting_date)."""

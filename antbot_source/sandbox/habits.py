@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -20,6 +20,10 @@ class Habits:
     cdr_newest_first: bool = True  # CDR lists ordered newest first (off: oldest first)
     json_as_string: bool = True  # additional_vars / collected_data / data as JSON-encoded strings
     ignore_unknown_params: bool = True  # unknown query parameters silently ignored (off: 400)
+    # shapes the doc does not show (older builds, other endpoints)
+    token_key: str = "access"  # get-token/ answers the token under this key: access, access_token or token
+    urls_not_ids: bool = False  # rows carry `url` instead of `id`, relations are absolute URLs (older builds)
+    bare_lists: list[str] = field(default_factory=list)  # endpoints answering a bare list of every row
     # pagination
     default_page_size: int = 100  # page size when the client sends no page_size
     max_page_size: int = 1000  # a larger page_size is cut down to this
