@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import msgspec
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.json as pa_json
 
 from antbot_source.errors import ApiError
 from antbot_source.rows import normalise_row
@@ -25,14 +25,24 @@ CDR_SCHEMA = pa.schema(
     [pa.field(name, _ARROW_TYPES[kind], nullable=name != "id") for name, kind in TABLE_TYPES["cdr"].items()]
 )
 
-# The JSON reader reads `starting_date` as text: its own timestamp parser would take a naive value
-# as UTC silently, while the cast below refuses it and sends the page down the careful path.
+# The fast path decodes pages into typed structs (msgspec: about twice as fast as Arrow's JSON reader
+# here, and strict: a value of another type, a missing `id` or an error body fails the decode and the
+# page goes down the careful path). `starting_date` stays text: the cast below refuses a naive value,
+# where a lenient timestamp parser would take it as UTC silently.
 _WIRE_SCHEMA = CDR_SCHEMA.set(
     CDR_SCHEMA.get_field_index("starting_date"), pa.field("starting_date", pa.string())
 )
-_PARSE_OPTIONS = pa_json.ParseOptions(explicit_schema=_WIRE_SCHEMA, unexpected_field_behavior="ignore")
-_READ_OPTIONS = pa_json.ReadOptions(use_threads=False, block_size=1 << 21)
-_RESULTS_KEY = b'"results":['
+_PYTHON_TYPES = {pa.int64(): int, pa.string(): str, pa.bool_(): bool}
+_WireRow = msgspec.defstruct(
+    "WireRow",
+    [(f.name, int) if f.name == "id" else (f.name, _PYTHON_TYPES[f.type] | None, None) for f in _WIRE_SCHEMA],
+    array_like=False,
+)
+_WireEnvelope = msgspec.defstruct(
+    "WireEnvelope", [("count", int), ("results", list[_WireRow]), ("next", str | None, None)]
+)
+_decode_envelope = msgspec.json.Decoder(_WireEnvelope).decode
+_decode_count = msgspec.json.Decoder(msgspec.defstruct("WireCount", [("count", int)])).decode
 
 
 @dataclass(frozen=True)
@@ -51,30 +61,30 @@ def parse_page(body: bytes) -> Page:
     """
     try:
         return _parse_envelope_fast(body)
-    except (pa.ArrowInvalid, ValueError, KeyError):
+    except (msgspec.DecodeError, pa.ArrowInvalid):  # ValidationError included
         return _parse_careful(orjson.loads(body))
 
 
-def _parse_envelope_fast(body: bytes) -> Page:
-    """Parse with Arrow's JSON reader (no GIL held); raises ValueError/ArrowInvalid on anything unusual.
+def page_count(body: bytes) -> int | None:
+    """The server's `count` of a CDR list response, rows left unread (a bare list: its length)."""
+    try:
+        return _decode_count(body).count
+    except msgspec.DecodeError:
+        return parse_page(body).count
 
-    The results array is turned into newline-delimited objects by splitting on `},{`. A split inside
-    a string value would leave a line with an unterminated string (JSON strings hold no raw newline),
-    so a wrong split always fails to parse instead of producing wrong rows.
-    """
-    start = body.index(_RESULTS_KEY)
-    end = body.rindex(b"]")
-    if body[end + 1 :].strip() != b"}":
-        raise ValueError("results is not the last key")
-    envelope = orjson.loads(body[: start + len(_RESULTS_KEY)] + b"]}")
-    records = body[start + len(_RESULTS_KEY) : end].strip()
-    if records:
-        lines = records.replace(b"},{", b"}\n{")
-        wire = pa_json.read_json(pa.py_buffer(lines), read_options=_READ_OPTIONS, parse_options=_PARSE_OPTIONS)
+
+def _parse_envelope_fast(body: bytes) -> Page:
+    """Decode a DRF envelope of well-typed rows; raises msgspec.DecodeError or ArrowInvalid on anything else."""
+    envelope = _decode_envelope(body)
+    rows = [msgspec.structs.astuple(row) for row in envelope.results]
+    if rows:
+        columns = zip(*rows, strict=True)
+        wire = pa.table([pa.array(col, type=f.type) for col, f in zip(columns, _WIRE_SCHEMA, strict=True)],
+                        schema=_WIRE_SCHEMA)
         table = _typed(wire)
     else:  # not CDR_SCHEMA.empty_table(): that imports pandas (~35 MB more at the load's peak)
         table = pa.Table.from_batches([], schema=CDR_SCHEMA)
-    return Page(table, envelope.get("count"), envelope.get("next"))
+    return Page(table, envelope.count, envelope.next)
 
 
 def _typed(wire: pa.Table) -> pa.Table:

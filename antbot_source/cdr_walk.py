@@ -13,7 +13,7 @@ from multiprocessing.connection import Connection
 
 import pyarrow as pa
 
-from antbot_source.cdr_arrow import in_window, parse_page
+from antbot_source.cdr_arrow import in_window, page_count, parse_page
 from antbot_source.cdr_windows import Window
 from antbot_source.client import AntBotClient
 from antbot_source.errors import ApiError
@@ -29,7 +29,7 @@ class WindowDone:
 def count_rows(client: AntBotClient, path: str, window: Window) -> int:
     """The server's current row count for `window` (0 when the endpoint gives no count)."""
     params = {**window.query(), "page_size": "1"}
-    return parse_page(client.get_bytes(path, params=params)).count or 0
+    return page_count(client.get_bytes(path, params=params)) or 0
 
 
 def walk_window(

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import msgspec
 import orjson
 import pytest
 
-from antbot_source.cdr_arrow import CDR_SCHEMA, parse_page, rows_to_table
+from antbot_source.cdr_arrow import CDR_SCHEMA, _parse_envelope_fast, page_count, parse_page, rows_to_table
 from antbot_source.errors import ApiError
 
 
@@ -17,7 +18,7 @@ def envelope(rows: list[dict], **extra) -> bytes:
 
 def test_fast_and_careful_paths_agree_on_sandbox_rows(sandbox):
     rows = sandbox.rows("cdr")[:500]
-    page = parse_page(envelope(rows))
+    page = _parse_envelope_fast(envelope(rows))  # the sandbox's pages take the fast path
     assert page.table.schema == CDR_SCHEMA
     assert page.table.equals(rows_to_table(rows))
     by_id = {r["id"]: r for r in rows}
@@ -39,6 +40,8 @@ def test_older_shapes_parse_row_by_row():
         "id": 77, "campaign": 5, "starting_date": datetime(2026, 3, 1, 8, 0, tzinfo=UTC),
         "sip_term_status": "486", "duration": 31, "alarm": False,
     }
+    with pytest.raises(msgspec.ValidationError):
+        _parse_envelope_fast(envelope(rows))
     bare = parse_page(orjson.dumps(rows))
     assert (bare.count, bare.next, bare.table.num_rows) == (1, None, 1)
 
@@ -48,3 +51,11 @@ def test_an_error_body_raises_and_an_empty_page_is_empty():
         parse_page(b'{"error": "Token expired"}')
     empty = parse_page(envelope([]))
     assert empty.table.num_rows == 0 and empty.count == 0
+
+
+def test_page_count_reads_the_count_of_any_shape():
+    rows = [{"id": 1, "starting_date": "2026-03-01T08:00:00+07:00"}, {"id": 2}]
+    assert page_count(envelope(rows, count=12_345)) == 12_345
+    assert page_count(orjson.dumps(rows)) == 2  # a bare list counts its rows
+    with pytest.raises(ApiError):
+        page_count(b'{"error": "Token expired"}')
