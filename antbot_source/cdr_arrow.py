@@ -36,7 +36,7 @@ _PYTHON_TYPES = {pa.int64(): int, pa.string(): str, pa.bool_(): bool}
 _WireRow = msgspec.defstruct(
     "WireRow",
     [(f.name, int) if f.name == "id" else (f.name, _PYTHON_TYPES[f.type] | None, None) for f in _WIRE_SCHEMA],
-    array_like=False,
+    gc=False,  # scalar fields only: no reference cycles, and untracked structs spare the collector
 )
 _WireEnvelope = msgspec.defstruct(
     "WireEnvelope", [("count", int), ("results", list[_WireRow]), ("next", str | None, None)]

@@ -6,6 +6,7 @@ This module runs inside walker processes that must stay light: it imports neithe
 
 from __future__ import annotations
 
+import gc
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -84,6 +85,7 @@ def serve(fd: int) -> None:
     Sends Arrow tables, a WindowDone per window, or the exception that stopped it.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when walkers stop
+    gc.freeze()  # what the imports made lives as long as the walker: the collector need not scan it again
     conn = Connection(fd)
     config, path, max_rewalks = conn.recv()
     with AntBotClient(config) as client:
