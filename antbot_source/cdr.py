@@ -12,8 +12,10 @@ parts; processes keep them off the thread that writes for dlt); each window is w
 from __future__ import annotations
 
 import os
+import queue
 import subprocess
 import sys
+import threading
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -56,6 +58,10 @@ sys.modules["antbot_source"] = package
 from antbot_source.cdr_walk import serve
 serve(int(sys.argv[2]))
 """
+
+
+RECEIVED_PAGES = 32  # pages received ahead of dlt at most (about 10 MB)
+_POLL_S = 0.2  # how soon the receiver notices it should stop
 
 
 @dataclass(frozen=True)
@@ -120,39 +126,69 @@ def cdr_backlog_pending(pipeline: dlt.Pipeline) -> bool:
 
 
 def read_windows(config: ClientConfig, plan: RunPlan, knobs: CdrTuning) -> Iterator[pa.Table]:
-    """The CDRs of every window of `plan`, in Arrow tables of about `batch_rows` rows, each row once."""
+    """The CDRs of every window of `plan`, in Arrow tables of about `batch_rows` rows, each row once.
+
+    A receiver thread takes the walkers' pages as they come (so a walker never waits while dlt writes
+    a batch) and hands them over through a bounded queue.
+    """
     if not plan.windows:
         return
-    todo: deque[Window] = deque(plan.windows)
     with ExitStack() as stack:
-        walkers = [stack.enter_context(_Walker(config, knobs)) for _ in range(min(knobs.workers, len(todo)))]
-        busy: dict[Connection, int] = {}
-        for walker in walkers:  # two windows each, so a walker never waits for its next one
-            busy[walker.conn] = 0
-            for _ in range(2):
-                if todo:
-                    walker.conn.send(todo.popleft())
-                    busy[walker.conn] += 1
+        conns = [stack.enter_context(_Walker(config, knobs)).conn for _ in range(min(knobs.workers, len(plan.windows)))]
+        pages: queue.Queue[pa.Table | BaseException | None] = queue.Queue(maxsize=RECEIVED_PAGES)
+        stop = threading.Event()
+        receiver = threading.Thread(target=_receive, args=(conns, deque(plan.windows), pages, stop), daemon=True)
+        receiver.start()
+        stack.callback(receiver.join)
+        stack.callback(stop.set)  # runs first: the receiver stops waiting, then it is joined, then the walkers go
         buffered: list[pa.Table] = []
         rows = 0
-        while any(busy.values()):
-            for conn in wait([c for c, n in busy.items() if n]):
+        while (item := pages.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            buffered.append(item)
+            rows += item.num_rows
+            if rows >= knobs.batch_rows:
+                yield pa.concat_tables(buffered)
+                buffered, rows = [], 0
+        if buffered:
+            yield pa.concat_tables(buffered)
+
+
+def _receive(conns: list[Connection], todo: deque[Window], pages: queue.Queue, stop: threading.Event) -> None:
+    """Receiver thread: keep every walker two windows deep, pass their pages on, then None (or the error)."""
+    try:
+        busy: dict[Connection, int] = {}
+        for conn in conns:  # two windows each, so a walker never waits for its next one
+            busy[conn] = 0
+            for _ in range(2):
+                if todo:
+                    conn.send(todo.popleft())
+                    busy[conn] += 1
+        while any(busy.values()) and not stop.is_set():
+            for conn in wait([c for c, n in busy.items() if n], timeout=_POLL_S):
                 item = conn.recv()
-                if isinstance(item, BaseException):
-                    raise item
                 if isinstance(item, WindowDone):
                     busy[conn] -= 1
                     if todo:
                         conn.send(todo.popleft())
                         busy[conn] += 1
                     continue
-                buffered.append(item)
-                rows += item.num_rows
-            if rows >= knobs.batch_rows:
-                yield pa.concat_tables(buffered)
-                buffered, rows = [], 0
-        if buffered:
-            yield pa.concat_tables(buffered)
+                _put(pages, item, stop)
+                if isinstance(item, BaseException):
+                    return
+        _put(pages, None, stop)
+    except BaseException as exc:  # noqa: BLE001 - a walker gone (EOFError) or a broken pipe: the reader raises it
+        _put(pages, exc, stop)
+
+
+def _put(pages: queue.Queue, item: object, stop: threading.Event) -> None:
+    while not stop.is_set():
+        try:
+            pages.put(item, timeout=_POLL_S)
+            return
+        except queue.Full:
+            continue
 
 
 class _Walker:

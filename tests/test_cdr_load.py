@@ -12,8 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import dlt
+import psutil
+import pytest
 from antbot_checks import assert_equals_truth, destination_keys, snapshot
 
+from antbot_source.cdr import CdrTuning, read_windows
+from antbot_source.cdr_windows import RunPlan, Window
+from antbot_source.client import ClientConfig
+from antbot_source.errors import AuthError
 from antbot_source.sandbox import Habits
 from pipelines.load import LoadSummary, build_pipeline, run_load
 
@@ -188,3 +194,23 @@ def test_a_killed_backfill_resumes_without_rereading_finished_windows(sandbox, m
     remaining = sum(1 for t in held_starts(pipeline).values() if t >= resume_from)
     assert resumed.rows["cdr"] == remaining, "only the windows after the last committed run were read"
     assert loaded_before + remaining == sandbox.truth("demo")["cdr"]["count"]
+
+
+def _walker_processes() -> list[psutil.Process]:
+    return [p for p in psutil.Process().children(recursive=True) if "cdr_walk" in " ".join(p.cmdline())]
+
+
+def test_walkers_stop_when_the_reader_stops_early_and_on_an_error(sandbox):
+    acc = sandbox.accounts[0]
+    now = datetime.now(UTC)
+    plan = RunPlan(tuple(Window(now - timedelta(days=d + 1), now - timedelta(days=d)) for d in range(60)),
+                   None, None, now)
+    reader = read_windows(ClientConfig(sandbox.base_url, acc.username, acc.password), plan, CdrTuning(batch_rows=10))
+    assert next(reader).num_rows >= 10
+    assert len(_walker_processes()) == 2
+    reader.close()  # what dlt does with a resource it stops early
+    assert _walker_processes() == []
+
+    with pytest.raises(AuthError):
+        list(read_windows(ClientConfig(sandbox.base_url, acc.username, "wrong"), plan, CdrTuning()))
+    assert _walker_processes() == []
