@@ -25,6 +25,7 @@ from typing import Annotated
 
 import psutil
 import typer
+from peak_memory import peak_rss_mb
 from rich.console import Console
 from rich.table import Table
 
@@ -32,10 +33,7 @@ from rich.table import Table
 def _report(rows: int) -> None:
     """The child's result line: rows and its own peak RSS (VmHWM: getrusage would report the parent's
     peak, which a child inherits across fork and exec)."""
-    status = Path("/proc/self/status")
-    lines = status.read_text().splitlines() if status.exists() else []
-    peak_kb = next((int(line.split()[1]) for line in lines if line.startswith("VmHWM:")), 0)
-    print(json.dumps({"rows": rows, "self_peak_mb": peak_kb / 1024}), flush=True)
+    print(json.dumps({"rows": rows, "self_peak_mb": peak_rss_mb(os.getpid())}), flush=True)
 
 
 def bare(base_url: str, username: str, password: str, page_size: str = "1000") -> None:

@@ -7,26 +7,16 @@ from __future__ import annotations
 
 import statistics
 import time
-from pathlib import Path
 from typing import Annotated
 
 import psutil
 import typer
 from bare_walk import walk
+from peak_memory import peak_rss_mb
 from rich.console import Console
 from rich.table import Table
 
 from antbot_source.sandbox import run_sandbox
-
-
-def peak_rss_mb(pid: int) -> float:
-    """The process's peak resident memory (VmHWM on Linux; current RSS elsewhere)."""
-    status = Path(f"/proc/{pid}/status")
-    if status.exists():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return psutil.Process(pid).memory_info().rss / 2**20
 
 
 def main(

@@ -152,7 +152,9 @@ class World:
 
     def query(self, account: str, endpoint: str, params: dict[str, str]) -> np.ndarray:
         """Positions of the rows a list request selects, in the order the API serves them."""
-        key, active = self._query_key(account, endpoint, params)
+        return self._positions(account, endpoint, *self._query_key(account, endpoint, params))
+
+    def _positions(self, account: str, endpoint: str, key: tuple, active: tuple) -> np.ndarray:
         hit = self._cache.get(key)
         if hit is not None:
             self._cache.move_to_end(key)
@@ -236,9 +238,8 @@ class World:
 
         Served CDR pages are remembered (late CDRs land behind them).
         """
-        key = self._page_key(account, endpoint, params, start, stop)
+        key, idx = self._page(account, endpoint, params, start, stop)
         rows = self._pages.pop(key, None)
-        idx = self.query(account, endpoint, params)[start:stop]
         if rows is None:
             rows = self.render_json(account, endpoint, idx)
         if endpoint == "cdr" and len(idx):
@@ -250,14 +251,17 @@ class World:
     def prerender(self, account: str, endpoint: str, params: dict[str, str], start: int, stop: int) -> None:
         """Render rows `start:stop` ahead of their request: a client following `next` asks for them next,
         and the server renders while the client reads the page before. Changes nothing a client sees."""
-        key = self._page_key(account, endpoint, params, start, stop)
+        key, idx = self._page(account, endpoint, params, start, stop)
         if key not in self._pages:
-            self._pages[key] = self.render_json(account, endpoint, self.query(account, endpoint, params)[start:stop])
+            self._pages[key] = self.render_json(account, endpoint, idx)
             while len(self._pages) > 4:
                 self._pages.popitem(last=False)
 
-    def _page_key(self, account: str, endpoint: str, params: dict[str, str], start: int, stop: int) -> tuple:
-        return self._query_key(account, endpoint, params)[0], start, stop, self.habits.vn_offset, self.habits.json_as_string
+    def _page(self, account: str, endpoint: str, params: dict[str, str], start: int, stop: int) -> tuple[tuple, np.ndarray]:
+        """What the JSON of rows `start:stop` of a list depends on, and their positions."""
+        key, active = self._query_key(account, endpoint, params)
+        idx = self._positions(account, endpoint, key, active)[start:stop]
+        return (key, start, stop, self.habits.vn_offset, self.habits.json_as_string), idx
 
     def render_json(self, account: str, endpoint: str, idx: np.ndarray | list[int]) -> bytes:
         """The rows at positions `idx` as the JSON array the API renders."""
