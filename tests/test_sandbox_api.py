@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 import httpx
 import pytest
 
-from antbot_source.sandbox import SandboxHandle, run_sandbox
+from antbot_source.sandbox import Habits, SandboxHandle, run_sandbox
 
 VN = "+07:00"
 
@@ -79,6 +79,14 @@ def test_token_expires(start_sandbox):
         assert r.status_code == 401 and r.json()["code"] == "token_not_valid"
         sb.set_habits(token_ttl_s=600)
         assert client.get("gateway/").status_code == 200, "the lifetime counts from when the token was issued"
+
+
+def test_token_expires_after_its_uses(start_sandbox):
+    sb = start_sandbox(seed=1, cdrs=200, habits=Habits(token_uses=2))
+    with login(sb) as client:
+        assert [client.get("gateway/").status_code for _ in range(3)] == [200, 200, 401]
+    with login(sb) as fresh:
+        assert fresh.get("gateway/").status_code == 200, "each token counts its own uses"
 
 
 def test_walk_to_the_end_then_404(api, shared):

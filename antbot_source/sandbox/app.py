@@ -35,6 +35,7 @@ class ServerState:
     """What the server remembers between requests: tokens, counters, the rate limiter."""
 
     tokens: dict[str, tuple[str, float]] = field(default_factory=dict)  # token -> (account, issued at)
+    token_uses: Counter = field(default_factory=Counter)  # token -> requests it authenticated
     requests: Counter = field(default_factory=Counter)
     statuses: Counter = field(default_factory=Counter)
     writes_received: int = 0  # create POSTs handled (applied or not), for wait_for_writes
@@ -96,11 +97,16 @@ class Sandbox:
         scheme, _, token = header.partition(" ")
         if not header:
             return None, self._unauthorized({"detail": "Authentication credentials were not provided."})
-        entry = self.state.tokens.get(token.strip()) if scheme.lower() == "bearer" else None
+        token = token.strip()
+        entry = self.state.tokens.get(token) if scheme.lower() == "bearer" else None
+        h = self.world.habits
         # the lifetime in force now applies, so shortening token_ttl_s expires tokens already handed out
-        if entry is None or entry[1] + self.world.habits.token_ttl_s <= time.monotonic():
+        if entry is None or entry[1] + h.token_ttl_s <= time.monotonic() or (
+            h.token_uses is not None and self.state.token_uses[token] >= h.token_uses
+        ):
             return None, self._unauthorized({"detail": "Given token not valid for any token type",
                                              "code": "token_not_valid"})
+        self.state.token_uses[token] += 1
         return entry[0], None
 
     @staticmethod

@@ -40,6 +40,7 @@ class Habits:
     late_cdrs_per_page: int = 0  # each served CDR page inserts N CDRs 5-60 min behind the newest served
     live_inserts_per_page: int = 0  # each served CDR page inserts N CDRs (new ones and some with old dates)
     token_ttl_s: float = 86_400.0  # lifetime of a token from get-token/
+    token_uses: int | None = None  # a token expires after this many requests (a lifetime counted, not timed)
     hang_writes_after: int | None = None  # create POSTs after this many are never answered
     hang_applies_write: bool = True  # a hung create POST is applied before it hangs (off: not applied)
 
