@@ -26,6 +26,7 @@ test: setup
 bench: setup
 	$(BIN)/python benchmarks/bench_sandbox.py
 	$(BIN)/python benchmarks/bench_load.py
+	$(BIN)/python benchmarks/cpu_budget.py
 
 clean:
 	rm -rf $(VENV) antbot_demo.duckdb antbot.duckdb .pytest_cache

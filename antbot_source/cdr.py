@@ -7,19 +7,19 @@ runs is what lets a killed history load resume without re-reading the windows it
 
 Windows are walked side by side by walker processes (fetching and JSON parsing hold the GIL in
 parts; processes keep them off the thread that writes for dlt); each window is walked in order.
+Walkers hand their rows over in Arrow IPC files, which the resource maps and yields as Arrow tables.
 """
 
 from __future__ import annotations
 
 import os
-import queue
+import shutil
 import subprocess
 import sys
-import threading
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from multiprocessing import Pipe
@@ -31,9 +31,9 @@ import dlt
 import pyarrow as pa
 from dlt.extract.resource import DltResource
 
-from antbot_source.cdr_arrow import newest_start
-from antbot_source.cdr_walk import WindowDone, count_rows
-from antbot_source.cdr_windows import RunPlan, Window, append_is_safe, plan_run, record_run
+from antbot_source.cdr_arrow import from_micros
+from antbot_source.cdr_walk import CdrFile, WalkerOrders, WindowDone, count_rows
+from antbot_source.cdr_windows import RunPlan, append_is_safe, plan_run, record_run
 from antbot_source.client import AntBotClient, ClientConfig
 from antbot_source.schema import columns
 from antbot_source.settings import DEFAULT_LOOKBACK_HOURS, endpoint
@@ -60,10 +60,6 @@ serve(int(sys.argv[2]))
 """
 
 
-RECEIVED_PAGES = 32  # pages received ahead of dlt at most (about 10 MB)
-_POLL_S = 0.2  # how soon the receiver notices it should stop
-
-
 @dataclass(frozen=True)
 class CdrTuning:
     """Knobs of the CDR read; the defaults suit a 2-core machine and the service's page size limits."""
@@ -71,7 +67,7 @@ class CdrTuning:
     window_rows: int = 50_000  # rows per date window at most (by the server's count when planning)
     run_rows: int = 2_000_000  # rows per pipeline run at most (then the state is committed)
     workers: int = 2  # walker processes (the server and dlt need the rest of a 2-core machine)
-    batch_rows: int = 20_000  # rows per Arrow table handed to dlt
+    file_rows: int = 20_000  # rows per Arrow file a walker writes (and per table handed to dlt)
     max_rewalks: int = 2  # walks of a window again while the server counts rows not seen
 
 
@@ -106,15 +102,30 @@ def cdr_resource(
                 window_rows=knobs.window_rows, run_rows=knobs.run_rows, since=since, until=until,
             )
         hints = dlt.mark.make_hints(write_disposition="append") if append_is_safe(state, plan) else None
-        newest: datetime | None = None
-        for table in read_windows(config, plan, knobs):
-            top = newest_start(table)
-            if top is not None and (newest is None or top > newest):
-                newest = top
-            yield dlt.mark.with_hints(table, hints) if hints else table
-        record_run(state, plan, newest)
+        newest: int | None = None
+        with files_dir(Path(dlt.current.pipeline().working_dir)) as out_dir:
+            for part in read_windows(config, plan, knobs, out_dir):
+                if part.newest is not None and (newest is None or part.newest > newest):
+                    newest = part.newest
+                table = pa.ipc.open_file(pa.memory_map(part.path)).read_all()
+                os.remove(part.path)  # the mapping keeps the data until the table is gone
+                yield dlt.mark.with_hints(table, hints) if hints else table
+        record_run(state, plan, None if newest is None else from_micros(newest))
 
     return cdr
+
+
+@contextmanager
+def files_dir(working_dir: Path) -> Iterator[str]:
+    """The walkers' directory for their files, in the pipeline's working dir where dlt keeps its own;
+    emptied first, as a killed run leaves its files behind."""
+    path = working_dir / "cdr_files"
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    try:
+        yield str(path)
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def cdr_backlog_pending(pipeline: dlt.Pipeline) -> bool:
@@ -125,76 +136,42 @@ def cdr_backlog_pending(pipeline: dlt.Pipeline) -> bool:
     return False
 
 
-def read_windows(config: ClientConfig, plan: RunPlan, knobs: CdrTuning) -> Iterator[pa.Table]:
-    """The CDRs of every window of `plan`, in Arrow tables of about `batch_rows` rows, each row once.
+def read_windows(config: ClientConfig, plan: RunPlan, knobs: CdrTuning, out_dir: str) -> Iterator[CdrFile]:
+    """The CDRs of every window of `plan` as Arrow files in `out_dir` of about `file_rows` rows, each row once.
 
-    A receiver thread takes the walkers' pages as they come (so a walker never waits while dlt writes
-    a batch) and hands them over through a bounded queue.
+    Every walker is kept two windows deep, so that it never waits for its next one.
     """
     if not plan.windows:
         return
+    todo = deque(plan.windows)
+    orders = WalkerOrders(config, CDR_PATH, knobs.max_rewalks, out_dir, knobs.file_rows)
     with ExitStack() as stack:
-        conns = [stack.enter_context(_Walker(config, knobs)).conn for _ in range(min(knobs.workers, len(plan.windows)))]
-        pages: queue.Queue[pa.Table | BaseException | None] = queue.Queue(maxsize=RECEIVED_PAGES)
-        stop = threading.Event()
-        receiver = threading.Thread(target=_receive, args=(conns, deque(plan.windows), pages, stop), daemon=True)
-        receiver.start()
-        stack.callback(receiver.join)
-        stack.callback(stop.set)  # runs first: the receiver stops waiting, then it is joined, then the walkers go
-        buffered: list[pa.Table] = []
-        rows = 0
-        while (item := pages.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            buffered.append(item)
-            rows += item.num_rows
-            if rows >= knobs.batch_rows:
-                yield pa.concat_tables(buffered)
-                buffered, rows = [], 0
-        if buffered:
-            yield pa.concat_tables(buffered)
-
-
-def _receive(conns: list[Connection], todo: deque[Window], pages: queue.Queue, stop: threading.Event) -> None:
-    """Receiver thread: keep every walker two windows deep, pass their pages on, then None (or the error)."""
-    try:
         busy: dict[Connection, int] = {}
-        for conn in conns:  # two windows each, so a walker never waits for its next one
+        for _ in range(min(knobs.workers, len(todo))):
+            conn = stack.enter_context(_Walker(orders)).conn
             busy[conn] = 0
             for _ in range(2):
                 if todo:
                     conn.send(todo.popleft())
                     busy[conn] += 1
-        while any(busy.values()) and not stop.is_set():
-            for conn in wait([c for c, n in busy.items() if n], timeout=_POLL_S):
-                item = conn.recv()
+        while any(busy.values()):
+            for conn in wait([c for c, n in busy.items() if n]):
+                item = conn.recv()  # EOFError when a walker died
+                if isinstance(item, BaseException):
+                    raise item
                 if isinstance(item, WindowDone):
                     busy[conn] -= 1
                     if todo:
                         conn.send(todo.popleft())
                         busy[conn] += 1
-                    continue
-                _put(pages, item, stop)
-                if isinstance(item, BaseException):
-                    return
-        _put(pages, None, stop)
-    except BaseException as exc:  # noqa: BLE001 - a walker gone (EOFError) or a broken pipe: the reader raises it
-        _put(pages, exc, stop)
-
-
-def _put(pages: queue.Queue, item: object, stop: threading.Event) -> None:
-    while not stop.is_set():
-        try:
-            pages.put(item, timeout=_POLL_S)
-            return
-        except queue.Full:
-            continue
+                else:
+                    yield item
 
 
 class _Walker:
     """One walker process (antbot_source.cdr_walk.serve) and its connection; stopped on exit."""
 
-    def __init__(self, config: ClientConfig, knobs: CdrTuning):
+    def __init__(self, orders: WalkerOrders):
         self.conn, theirs = Pipe()
         package_dir = str(Path(__file__).resolve().parent)
         self.process = subprocess.Popen(
@@ -204,7 +181,7 @@ class _Walker:
             env={"ARROW_DEFAULT_MEMORY_POOL": "system", **os.environ},
         )
         theirs.close()
-        self.conn.send((config, CDR_PATH, knobs.max_rewalks))
+        self.conn.send(orders)
 
     def __enter__(self) -> Self:
         return self

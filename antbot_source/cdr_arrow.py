@@ -153,7 +153,6 @@ def in_window(table: pa.Table, start: datetime, end: datetime | None) -> pa.Tabl
     return table.filter(mask)
 
 
-def newest_start(table: pa.Table) -> datetime | None:
-    """The latest `starting_date` of `table` (None when it has none)."""
-    top = pc.max(pc.cast(table.column("starting_date"), pa.int64())).as_py()
-    return None if top is None else _EPOCH + timedelta(microseconds=top)
+def from_micros(value: int) -> datetime:
+    """The timezone-aware datetime of microseconds since the epoch (how the Arrow column stores it)."""
+    return _EPOCH + timedelta(microseconds=value)

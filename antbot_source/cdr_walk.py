@@ -7,22 +7,45 @@ This module runs inside walker processes that must stay light: it imports neithe
 from __future__ import annotations
 
 import gc
+import os
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from antbot_source.cdr_arrow import in_window, page_count, parse_page
 from antbot_source.cdr_windows import Window
-from antbot_source.client import AntBotClient
+from antbot_source.client import AntBotClient, ClientConfig
 from antbot_source.errors import ApiError
 
 
 @dataclass(frozen=True)
+class WalkerOrders:
+    """The first message to a walker: where to read, and where to write its Arrow files."""
+
+    config: ClientConfig
+    path: str
+    max_rewalks: int
+    out_dir: str
+    file_rows: int
+
+
+@dataclass(frozen=True)
+class CdrFile:
+    """An Arrow IPC file of CDRs (CDR_SCHEMA) that a walker wrote; `newest` in microseconds since the epoch."""
+
+    path: str
+    rows: int
+    newest: int | None
+
+
+@dataclass(frozen=True)
 class WindowDone:
-    """Sent after the last rows of a window."""
+    """Sent after the last file of a window."""
 
     window: Window
 
@@ -79,19 +102,52 @@ def _unseen(table: pa.Table, seen: set[int]) -> pa.Table:
     return table.filter(pa.array(keep))
 
 
-def serve(fd: int) -> None:
-    """Walker process: read (ClientConfig, CDR path, max_rewalks), then walk each Window received until None.
+class FileWriter:
+    """Collects a window's rows and writes them as Arrow IPC files of about `file_rows` rows, each sent on.
 
-    Sends Arrow tables, a WindowDone per window, or the exception that stopped it.
+    Files, not the pipe: a table sent through a pipe is pickled, copied in 64 KB pieces and unpickled;
+    a file is written once and the reader maps it without a copy.
+    """
+
+    def __init__(self, out_dir: str, file_rows: int, send: Callable[[CdrFile], None]):
+        self.out_dir, self.file_rows, self.send = Path(out_dir), file_rows, send
+        self.tables: list[pa.Table] = []
+        self.rows = self.written = 0
+
+    def add(self, table: pa.Table) -> None:
+        self.tables.append(table)
+        self.rows += table.num_rows
+        if self.rows >= self.file_rows:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.tables:
+            return
+        table = pa.concat_tables(self.tables)
+        self.tables, self.rows = [], 0
+        self.written += 1
+        path = self.out_dir / f"cdr-{os.getpid()}-{self.written}.arrow"
+        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
+        newest = pc.max(pc.cast(table.column("starting_date"), pa.int64())).as_py()
+        self.send(CdrFile(str(path), table.num_rows, newest))
+
+
+def serve(fd: int) -> None:
+    """Walker process: read WalkerOrders, then walk each Window received until None.
+
+    Sends a CdrFile per file written, a WindowDone per window, or the exception that stopped it.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when walkers stop
     gc.freeze()  # what the imports made lives as long as the walker: the collector need not scan it again
     conn = Connection(fd)
-    config, path, max_rewalks = conn.recv()
-    with AntBotClient(config) as client:
+    orders: WalkerOrders = conn.recv()
+    files = FileWriter(orders.out_dir, orders.file_rows, conn.send)
+    with AntBotClient(orders.config) as client:
         while (window := conn.recv()) is not None:
             try:
-                walk_window(client, path, window, max_rewalks, conn.send)
+                walk_window(client, orders.path, window, orders.max_rewalks, files.add)
+                files.flush()
             except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises it
                 conn.send(exc)
                 return

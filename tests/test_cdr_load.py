@@ -200,17 +200,18 @@ def _walker_processes() -> list[psutil.Process]:
     return [p for p in psutil.Process().children(recursive=True) if "cdr_walk" in " ".join(p.cmdline())]
 
 
-def test_walkers_stop_when_the_reader_stops_early_and_on_an_error(sandbox):
+def test_walkers_stop_when_the_reader_stops_early_and_on_an_error(sandbox, tmp_path):
     acc = sandbox.accounts[0]
     now = datetime.now(UTC)
     plan = RunPlan(tuple(Window(now - timedelta(days=d + 1), now - timedelta(days=d)) for d in range(60)),
                    None, None, now)
-    reader = read_windows(ClientConfig(sandbox.base_url, acc.username, acc.password), plan, CdrTuning(batch_rows=10))
-    assert next(reader).num_rows >= 10
+    reader = read_windows(ClientConfig(sandbox.base_url, acc.username, acc.password), plan, CdrTuning(file_rows=10),
+                          str(tmp_path))
+    assert next(reader).rows >= 10
     assert len(_walker_processes()) == 2
     reader.close()  # what dlt does with a resource it stops early
     assert _walker_processes() == []
 
     with pytest.raises(AuthError):
-        list(read_windows(ClientConfig(sandbox.base_url, acc.username, "wrong"), plan, CdrTuning()))
+        list(read_windows(ClientConfig(sandbox.base_url, acc.username, "wrong"), plan, CdrTuning(), str(tmp_path)))
     assert _walker_processes() == []
