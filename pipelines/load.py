@@ -33,6 +33,7 @@ from antbot_source.cdr import cdr_backlog_pending
 from antbot_source.errors import AntBotError, ConfigError
 from antbot_source.settings import DEFAULT_DATASET, DEFAULT_DUCKDB
 
+DELETE_COMPLETED_JOBS = "load.delete_completed_jobs"
 # a safety stop for the catch-up loop: each run reads up to `cdr_run_rows` CDRs
 MAX_RUNS = 10_000
 
@@ -207,10 +208,16 @@ def run_load(
     full_refresh: bool = False,
     **source_args: Any,
 ) -> LoadSummary:
-    """Load the selected resources (all by default) into `pipeline`; `source_args` go to `antbot()`."""
+    """Load the selected resources (all by default) into `pipeline`; `source_args` go to `antbot()`.
+
+    Files of loaded packages are deleted once loaded (`[load] delete_completed_jobs`, unless configured
+    otherwise): dlt keeps them by default, which is a copy of every row ever loaded.
+    """
     started = time.perf_counter()
     summary = LoadSummary()
     build_source(resources, **source_args)  # configuration errors surface before anything runs
+    if dlt.config.get(DELETE_COMPLETED_JOBS) is None:
+        dlt.config[DELETE_COMPLETED_JOBS] = True
     if full_refresh:
         drop_views(pipeline)  # they depend on the tables the refresh drops
 

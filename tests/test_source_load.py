@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from antbot_checks import assert_equals_truth, load_account, snapshot
 
 from antbot_source import ClientConfig
@@ -33,6 +35,16 @@ def test_first_load_equals_truth_and_a_second_load_changes_nothing(sandbox):
     before = snapshot(pipeline)
     load_account(sandbox, pipeline=pipeline)
     assert snapshot(pipeline) == before
+    assert list(Path(pipeline.working_dir).glob("load/loaded/*")), "two packages were loaded"
+    assert not list(Path(pipeline.working_dir).glob("load/loaded/*/completed_jobs/*")), \
+        "the loaded files are not kept (a copy of every row ever loaded)"
+
+
+def test_loaded_files_are_kept_when_configured_so(sandbox, tmp_path, monkeypatch):
+    monkeypatch.setenv("LOAD__DELETE_COMPLETED_JOBS", "false")
+    pipeline, _ = load_account(sandbox, pipeline=build_pipeline(duckdb_path=tmp_path / "kept.duckdb",
+                                                                pipeline_name="kept", pipelines_dir=tmp_path))
+    assert list(Path(pipeline.working_dir).glob("load/loaded/*/completed_jobs/cdr.*"))
 
 
 def test_after_time_passes_the_destination_equals_truth_again(sandbox):
