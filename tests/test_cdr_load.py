@@ -57,6 +57,7 @@ def test_first_load_is_exact_and_a_second_load_adds_nothing(sandbox, tmp_path):
     assert first.runs > 1, "history was read in several bounded runs"
     assert_equals_truth(pipeline, cdr_truth(sandbox))
     assert first.rows["cdr"] == sandbox.truth("demo")["cdr"]["count"], "each CDR extracted once"
+    assert not (Path(pipeline.working_dir) / "cdr_files").exists(), "the walkers' files are gone"
     state = cdr_state(pipeline)
     assert not state["pending"]
     assert datetime.fromisoformat(state["cursor"]) == max(held_starts(pipeline).values())
