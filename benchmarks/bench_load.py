@@ -1,5 +1,5 @@
 """Load speed of `cdr`: a bare httpx walk (the limit), dlt's generic `rest_api` source (the peer) and
-`antbot load --resources cdr`, each in its own process, against one sandbox.
+the `antbot load --resources cdr` command, each in its own process, against one sandbox.
 
     .venv/bin/python benchmarks/bench_load.py --cdrs 1000000
 
@@ -72,13 +72,16 @@ def rest_api(base_url: str, username: str, password: str, workdir: str, max_rows
 
 
 def antbot(workdir: str) -> None:
-    """Child: `antbot load --resources cdr` through pipelines.load (configured by SOURCES__ANTBOT__*)."""
-    from pipelines.load import build_pipeline, run_load
+    """Child: the `antbot load --resources cdr` command, run in this process (configured by SOURCES__ANTBOT__*)."""
+    import duckdb
+
+    from pipelines.cli import app
 
     Path(workdir).mkdir(parents=True, exist_ok=True)
-    pipeline = build_pipeline(duckdb_path=f"{workdir}/bench_antbot.duckdb", pipeline_name="bench_antbot")
-    summary = run_load(pipeline, ["cdr"])
-    _report(summary.rows.get("cdr", 0))
+    db = f"{workdir}/bench_antbot.duckdb"
+    app(["load", "--resources", "cdr", "--duckdb", db, "--pipeline-name", "bench_antbot"], standalone_mode=False)
+    with duckdb.connect(db, read_only=True) as con:
+        _report(con.sql("SELECT count(*) FROM antbot.cdr").fetchall()[0][0])
 
 
 def _memory(procs: list[psutil.Process], pss: bool) -> tuple[int, int]:

@@ -10,7 +10,6 @@ import typer
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from rich.console import Console
 
-from antbot_source.analytics.report import write_report
 from antbot_source.analytics.summary import campaign_kpis_table
 from antbot_source.analytics.views import create_views, missing_tables
 from antbot_source.settings import DEFAULT_DATASET, DEFAULT_DUCKDB
@@ -54,6 +53,10 @@ def report(
     out: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path("report.html"),
 ) -> None:
     """Write a self-contained HTML report (KPIs and charts) of a loaded dataset."""
+    from antbot_source.analytics.report import (
+        write_report,  # matplotlib and pandas: only this command needs them
+    )
+
     try:
         path = write_report(analytics_pipeline(destination, duckdb, dataset), out)
     except DatabaseUndefinedRelation as exc:

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from antbot_source.analytics.formats import campaign_label
 from antbot_source.analytics.labels import CAUSE_GROUPS, LOOKUPS
 
 CAUSE_COLOURS = {
@@ -22,15 +23,6 @@ CAUSE_COLOURS = {
     "network": "#1565c0",
     "other": "#bdbdbd",
 }
-
-
-def campaign_label(campaign_id: object, campaign_name: object) -> str:
-    """How a campaign is named on charts: its name, else its id, else "no campaign"."""
-    if pd.isna(campaign_id):
-        return "(no campaign)"
-    if pd.isna(campaign_name):
-        return f"campaign {int(campaign_id)}"
-    return str(campaign_name)
 
 
 def with_labels(frame: pd.DataFrame) -> pd.DataFrame:

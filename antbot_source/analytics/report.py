@@ -14,6 +14,7 @@ import dlt
 import pandas as pd
 
 from antbot_source.analytics import charts
+from antbot_source.analytics.formats import MISSING, fmt_count, fmt_hours, fmt_percent, fmt_seconds, missing
 
 # frame name -> query over the analytics views; {schema} is the quoted dataset name.
 QUERIES = {
@@ -44,23 +45,7 @@ def read_pipeline_frames(pipeline: dlt.Pipeline) -> dict[str, pd.DataFrame]:
 
 
 def fmt_day(value: object) -> str:
-    return "–" if pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%d")
-
-
-def fmt_percent(value: object) -> str:
-    return "–" if pd.isna(value) else f"{float(value):.1%}"
-
-
-def fmt_seconds(value: object) -> str:
-    return "–" if pd.isna(value) else f"{float(value):.1f} s"
-
-
-def fmt_count(value: object) -> str:
-    return "–" if pd.isna(value) else f"{int(value):,}"
-
-
-def fmt_hours(value: object) -> str:
-    return "–" if pd.isna(value) else f"{int(value) / 3600:,.1f} h"
+    return MISSING if missing(value) else pd.Timestamp(value).strftime("%Y-%m-%d")
 
 
 def _table(frame: pd.DataFrame, columns: dict[str, tuple[str, Callable[[object], str]]]) -> str:

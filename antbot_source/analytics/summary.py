@@ -5,8 +5,7 @@ from __future__ import annotations
 import dlt
 from rich.table import Table
 
-from antbot_source.analytics.charts import campaign_label
-from antbot_source.analytics.report import fmt_count, fmt_percent, fmt_seconds
+from antbot_source.analytics.formats import campaign_label, fmt_count, fmt_percent, fmt_seconds
 
 
 def campaign_kpis_table(pipeline: dlt.Pipeline) -> Table:
