@@ -11,19 +11,14 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from antbot_source.arrow_rows import TIMESTAMP, rows_to_table, table_schema
 from antbot_source.errors import ApiError
 from antbot_source.rows import normalise_row
-from antbot_source.schema import BOOL, INT, TABLE_TYPES, TEXT, TS
 
-TIMESTAMP = pa.timestamp("us", tz="UTC")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
-_ARROW_TYPES = {INT: pa.int64(), TEXT: pa.string(), TS: TIMESTAMP, BOOL: pa.bool_()}
-
 # The destination columns of `cdr` (schema.TABLE_TYPES), `id` never null.
-CDR_SCHEMA = pa.schema(
-    [pa.field(name, _ARROW_TYPES[kind], nullable=name != "id") for name, kind in TABLE_TYPES["cdr"].items()]
-)
+CDR_SCHEMA = table_schema("cdr")
 
 # The fast path decodes pages into typed structs (msgspec: about twice as fast as Arrow's JSON reader
 # here, and strict: a value of another type, a missing `id` or an error body fails the decode and the
@@ -107,29 +102,8 @@ def _parse_careful(payload: Any) -> Page:
     else:
         rows = payload if isinstance(payload, list) else [payload]
         count, next_url = len(rows), None
-    return Page(rows_to_table(rows), count, next_url)
-
-
-def rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:
-    """API CDR objects as an Arrow table of CDR_SCHEMA (unknown fields dropped)."""
-    columns: dict[str, list[Any]] = {field.name: [] for field in CDR_SCHEMA}
-    for raw in rows:
-        row = normalise_row(raw, timestamps=("starting_date",), json_fields=())
-        for field in CDR_SCHEMA:
-            columns[field.name].append(_coerce(row.get(field.name), field.type))
-    return pa.table(columns, schema=CDR_SCHEMA)
-
-
-def _coerce(value: Any, arrow_type: pa.DataType) -> Any:
-    if value is None:
-        return None
-    if pa.types.is_string(arrow_type):
-        return value if isinstance(value, str) else str(value)
-    if pa.types.is_int64(arrow_type):
-        return None if value == "" else int(value)
-    if pa.types.is_boolean(arrow_type):
-        return value if isinstance(value, bool) else str(value).lower() in ("1", "true")
-    return value
+    return Page(rows_to_table([normalise_row(row, timestamps=("starting_date",), json_fields=()) for row in rows], "cdr"),
+                count, next_url)
 
 
 def micros(moment: datetime) -> int:

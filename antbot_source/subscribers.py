@@ -21,6 +21,7 @@ from typing import Any
 import dlt
 from dlt.extract.resource import DltResource
 
+from antbot_source.arrow_rows import arrow_pages
 from antbot_source.client import AntBotClient, SharedClient
 from antbot_source.deletes import destination_rows, tombstones
 from antbot_source.rows import normalise_row
@@ -91,4 +92,4 @@ def subscribers_resource(shared: SharedClient, ep: Endpoint | None = None) -> Dl
             yield gone
         state[STATE_KEY] = sorted(closed_now)
 
-    return subscribers
+    return subscribers.add_step(arrow_pages(ep.type_key))

@@ -166,12 +166,24 @@ def build_source(resources: Sequence[str] | None = None, **source_args: Any) -> 
     return source.with_resources(*resources) if resources else source
 
 
-def loader_file_format(pipeline: dlt.Pipeline) -> TLoaderFileFormat | None:
-    """Parquet where the destination takes it unconditionally (DuckDB, MotherDuck, warehouses), else its default."""
+def loader_file_format(pipeline: dlt.Pipeline) -> TLoaderFileFormat:
+    """Parquet where the destination takes it unconditionally (DuckDB, MotherDuck, warehouses), else the
+    destination's preferred format, named: left to choose for Arrow tables, dlt would pick csv for
+    PostgreSQL, whose COPY turns empty strings into NULLs."""
     caps = pipeline.destination.capabilities()
     if "parquet" in caps.supported_loader_file_formats and caps.loader_file_format_selector is None:
         return "parquet"
-    return None
+    return caps.preferred_loader_file_format
+
+
+def tables_loaded_as_rows(pipeline: dlt.Pipeline, resources: Sequence[str] | None = None) -> list[str]:
+    """Selected tables that antbot-dlt loaded as rows of dicts before it loaded Arrow tables: dlt gave
+    them `_dlt_id` and `_dlt_load_id` columns that may not be null, and Arrow tables do not fill them."""
+    if pipeline.default_schema_name is None:
+        return []
+    schema = pipeline.default_schema
+    return [name for name in resources or TABLE_NAMES
+            if name in schema.tables and "_dlt_id" in schema.get_table_columns(name)]
 
 
 def iter_runs(
@@ -180,19 +192,26 @@ def iter_runs(
     resources: Sequence[str] | None = None,
     *,
     full_refresh: bool = False,
+    rebuild: Sequence[str] = (),
     max_runs: int = MAX_RUNS,
 ) -> Iterator[Any]:
     """Run the pipeline until the CDR backlog is caught up, yielding each run's LoadInfo.
 
-    A package left pending by a killed run is finished first. The first run loads every selected
-    resource; while `cdr_backlog_pending` says the CDR read stopped with windows left, further runs
-    load `cdr` only. Each run commits its windows, so a killed backfill resumes where it stopped.
+    A package left pending by a killed run is finished first, then the tables in `rebuild` are
+    dropped and loaded anew in a run of their own. The next run loads every other selected resource; while
+    `cdr_backlog_pending` says the CDR read stopped with windows left, further runs load `cdr` only.
+    Each run commits its windows, so a killed backfill resumes where it stopped.
     """
     if pipeline.has_pending_data:
         yield pipeline.run()
     file_format = loader_file_format(pipeline)
     refresh = "drop_resources" if full_refresh else None
     selected = resources
+    if rebuild:
+        yield pipeline.run(make_source(rebuild), loader_file_format=file_format, refresh="drop_resources")
+        selected = [name for name in resources or TABLE_NAMES if name not in rebuild]
+        if not selected:
+            return
     for _ in range(max_runs):
         yield pipeline.run(make_source(selected), loader_file_format=file_format, refresh=refresh)
         refresh = None
@@ -218,13 +237,15 @@ def run_load(
     build_source(resources, **source_args)  # configuration errors surface before anything runs
     if dlt.config.get(DELETE_COMPLETED_JOBS) is None:
         dlt.config[DELETE_COMPLETED_JOBS] = True
-    if full_refresh:
+    # tables re-read whole every run: rebuilding those loaded the old way costs one run, and no data
+    rebuild = [] if full_refresh else [t for t in tables_loaded_as_rows(pipeline, resources) if t != "cdr"]
+    if full_refresh or rebuild:
         drop_views(pipeline)  # they depend on the tables the refresh drops
 
     def make_source(selected: Sequence[str] | None) -> DltSource:
         return build_source(selected, **source_args)
 
-    for _ in iter_runs(pipeline, make_source, resources, full_refresh=full_refresh):
+    for _ in iter_runs(pipeline, make_source, resources, full_refresh=full_refresh, rebuild=rebuild):
         summary.add_run(pipeline)
     summary.seconds = time.perf_counter() - started
     return summary

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
+import dlt
+import orjson
 from antbot_checks import assert_equals_truth, load_account, snapshot
 
 from antbot_source import ClientConfig
@@ -89,3 +92,49 @@ def test_older_build_shapes_load_the_same_tables(sandbox, tmp_path):
     older = build_pipeline(duckdb_path=tmp_path / "older.duckdb", pipeline_name="antbot_older")
     load_account(sandbox, pipeline=older)
     assert snapshot(older) == snapshot(normal)
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def test_json_columns_arrive_as_json_without_warnings(sandbox, tmp_path):
+    dlt_logger, warnings = logging.getLogger("dlt"), _Records()  # dlt's logger does not propagate to pytest's
+    dlt_logger.addHandler(warnings)
+    try:
+        pipeline, _ = load_account(sandbox, pipeline=build_pipeline(duckdb_path=tmp_path / "json.duckdb",
+                                                                    pipeline_name="json", pipelines_dir=tmp_path))
+    finally:
+        dlt_logger.removeHandler(warnings)
+    assert warnings.messages == [], "a load warns of nothing"
+    api = _api_rows(sandbox, "contact/")
+    with pipeline.sql_client() as client:
+        kinds = dict(client.execute_sql(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = 'antbot' AND table_name = 'contacts'"))
+        held = dict(client.execute_sql(
+            f"SELECT id, additional_vars FROM {client.make_qualified_table_name('contacts')}"))
+    assert kinds["additional_vars"] == "JSON"
+    with_vars = [i for i, row in api.items() if row.get("additional_vars")]
+    assert with_vars, "the sandbox gives contacts additional_vars"
+    assert all(orjson.loads(held[i]) == api[i]["additional_vars"] for i in with_vars)
+
+
+def test_tables_an_earlier_version_loaded_as_rows_are_rebuilt(sandbox, tmp_path):
+    pipeline = build_pipeline(duckdb_path=tmp_path / "earlier.duckdb", pipeline_name="earlier", pipelines_dir=tmp_path)
+    rows = [*_api_rows(sandbox, "phonebook/").values(), {"id": 999_999, "name": "deleted since"}]
+
+    @dlt.source(name="antbot")
+    def earlier_version():  # rows of dicts: dlt adds `_dlt_id` and `_dlt_load_id`, both NOT NULL
+        yield dlt.resource(rows, name="phonebooks", primary_key="id", write_disposition="merge")
+
+    pipeline.run(earlier_version())
+    assert "_dlt_id" in pipeline.default_schema.get_table_columns("phonebooks")
+    load_account(sandbox, pipeline=pipeline)
+    assert_equals_truth(pipeline, sandbox.truth("demo"))
+    assert "_dlt_id" not in pipeline.default_schema.get_table_columns("phonebooks")
