@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 import dlt
@@ -27,23 +28,21 @@ from antbot_source.deletes import destination_rows, tombstones
 from antbot_source.rows import normalise_row
 from antbot_source.schema import columns, json_fields, timestamp_fields
 from antbot_source.settings import CLOSED_CAMPAIGN_STATUSES, Endpoint, endpoint
+from antbot_source.side_by_side import side_by_side
 
 STATE_KEY = "closed_campaigns"
 # campaigns read side by side (each walk follows its own `next` links in order)
 CAMPAIGN_READERS = 4
+BUFFERED_PAGES = 8  # pages read ahead of dlt at most: a campaign is never held whole
 
 
-def _read_campaign(client: AntBotClient, ep: Endpoint, campaign: int) -> list[dict[str, Any]]:
-    """All subscribers of one campaign (rows of other campaigns dropped: a filter the server
-    ignored would otherwise return everyone)."""
-    rows: dict[int, dict[str, Any]] = {}
+def _campaign_pages(client: AntBotClient, ep: Endpoint, campaign: int) -> Iterator[list[dict[str, Any]]]:
+    """The subscribers of one campaign, page by page (rows of other campaigns dropped: a filter the
+    server ignored would otherwise return everyone)."""
     stamps, jsons = timestamp_fields(ep.type_key), json_fields(ep.type_key)
     for page in client.iter_pages(ep.path, {**ep.params, "campaign": campaign}):
-        for raw in page:
-            row = normalise_row(raw, timestamps=stamps, json_fields=jsons)
-            if row.get("campaign") == campaign:
-                rows[row["id"]] = row
-    return list(rows.values())
+        rows = [normalise_row(raw, timestamps=stamps, json_fields=jsons) for raw in page]
+        yield [row for row in rows if row.get("campaign") == campaign]
 
 
 def _count(client: AntBotClient, ep: Endpoint, campaign: int) -> int | None:
@@ -81,8 +80,9 @@ def subscribers_resource(shared: SharedClient, ep: Endpoint | None = None) -> Dl
             unchanged = {cid for cid, n in zip(skipped, counts, strict=True) if n == held_per_campaign[cid]}
             to_read = sorted(set(campaigns) - unchanged)
             seen: set[int] = set()
-            for rows in pool.map(lambda cid: _read_campaign(client, ep, cid), to_read):
-                fresh = [row for row in rows if row["id"] not in seen]
+            walks = [partial(_campaign_pages, client, ep, cid) for cid in to_read]
+            for rows in side_by_side(walks, CAMPAIGN_READERS, BUFFERED_PAGES):
+                fresh = [row for row in rows if row["id"] not in seen]  # rows shifting between pages come twice
                 seen.update(row["id"] for row in fresh)
                 if fresh:
                     yield fresh
