@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
+from antbot_source.errors import ApiError
 from antbot_source.schema import BOOL, DELETED_COLUMN, INT, JSON, TABLE_TYPES, TEXT, TS
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
@@ -42,7 +43,8 @@ def rows_to_table(rows: list[dict[str, Any]], table: str, *, tombstones: bool = 
     schema = table_schema(table, tombstones=tombstones)
     kinds = TABLE_TYPES[table]
     # the tombstone marker is the one column that is not in TABLE_TYPES: a boolean
-    arrays = [_array([row.get(f.name) for row in rows], f.type, kinds.get(f.name, BOOL)) for f in schema]
+    arrays = [_array([row.get(f.name) for row in rows], f.type, kinds.get(f.name, BOOL), f"{table}.{f.name}")
+              for f in schema]
     out = pa.Table.from_arrays(arrays, schema=schema)
     if extra:
         known = set(schema.names)
@@ -53,14 +55,23 @@ def rows_to_table(rows: list[dict[str, Any]], table: str, *, tombstones: bool = 
     return out
 
 
-def _array(values: list[Any], arrow_type: pa.DataType, kind: str) -> pa.Array:
+_CONVERSION_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError)
+
+
+def _array(values: list[Any], arrow_type: pa.DataType, kind: str, where: str) -> pa.Array:
     if kind == JSON:
         return pa.array([None if v is None else orjson.dumps(v).decode() for v in values], type=arrow_type)
     try:
         return pa.array(values, type=arrow_type)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
+    except _CONVERSION_ERRORS:
         coerce = _COERCE[kind]
-        return pa.array([None if v is None else coerce(v) for v in values], type=arrow_type)
+    coerced = []
+    for value in values:
+        try:
+            coerced.append(None if value is None else pa.scalar(coerce(value), type=arrow_type))
+        except _CONVERSION_ERRORS:
+            raise ApiError(f"AntBot sent {value!r} as {where}, which holds values of type {kind}") from None
+    return pa.array(coerced, type=arrow_type)
 
 
 def _int(value: Any) -> int | None:

@@ -6,8 +6,10 @@ from datetime import UTC, datetime
 
 import orjson
 import pyarrow as pa
+import pytest
 
 from antbot_source.arrow_rows import rows_to_table, table_schema
+from antbot_source.errors import ApiError
 from antbot_source.schema import DELETED_COLUMN
 
 
@@ -44,3 +46,8 @@ def test_tombstones_carry_the_key_and_the_marker():
     row = table.to_pylist()[0]
     assert row["id"] == 9 and row[DELETED_COLUMN] is True
     assert all(v is None for k, v in row.items() if k not in ("id", DELETED_COLUMN))
+
+
+def test_a_value_that_fits_no_coercion_is_an_api_error_naming_the_column():
+    with pytest.raises(ApiError, match=r"'abc' as contacts.status, which holds values of type bigint"):
+        rows_to_table([{"id": 1, "status": 2}, {"id": 2, "status": "abc"}], "contacts")
