@@ -167,13 +167,16 @@ def build_source(resources: Sequence[str] | None = None, **source_args: Any) -> 
 
 
 def loader_file_format(pipeline: dlt.Pipeline) -> TLoaderFileFormat:
-    """Parquet where the destination takes it unconditionally (DuckDB, MotherDuck, warehouses), else the
-    destination's preferred format, named: left to choose for Arrow tables, dlt would pick csv for
-    PostgreSQL, whose COPY turns empty strings into NULLs."""
+    """Parquet wherever the destination takes it (DuckDB, MotherDuck, warehouses; PostgreSQL with its
+    ADBC driver), else the destination's preferred format, named: left to choose for Arrow tables, dlt
+    would send them to PostgreSQL as CSV, whose COPY turns empty strings into NULLs."""
     caps = pipeline.destination.capabilities()
-    if "parquet" in caps.supported_loader_file_formats and caps.loader_file_format_selector is None:
-        return "parquet"
-    return caps.preferred_loader_file_format
+    supported = caps.supported_loader_file_formats
+    if caps.loader_file_format_selector is not None:  # it drops formats whose driver is missing
+        _, supported = caps.loader_file_format_selector(
+            caps.preferred_loader_file_format, supported, table_schema={"name": ""}
+        )
+    return "parquet" if "parquet" in supported else caps.preferred_loader_file_format
 
 
 def tables_loaded_as_rows(pipeline: dlt.Pipeline, resources: Sequence[str] | None = None) -> list[str]:

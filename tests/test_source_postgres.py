@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from antbot_checks import assert_equals_truth, load_account, snapshot
 
-from pipelines.load import build_pipeline
+from pipelines.load import build_pipeline, loader_file_format
 
 
 @pytest.mark.postgres
@@ -17,6 +17,10 @@ def test_postgres_load_equals_duckdb_load(sandbox, postgres_schema):
                                          pipeline_name="antbot_pg"),
     )
     truth = sandbox.truth("demo")
+    assert loader_file_format(on_postgres) == "parquet", "Arrow tables go to PostgreSQL as parquet, by ADBC"
+    jobs = on_postgres.last_trace.last_load_info.load_packages[0].jobs["completed_jobs"]
+    formats = {job.job_file_info.file_format for job in jobs if job.job_file_info.table_name == "contacts"}
+    assert "parquet" in formats and not formats & {"csv", "insert_values"}, formats  # (the merge is a sql job)
     assert_equals_truth(on_postgres, truth)
     assert_equals_truth(on_duckdb, truth)
     assert snapshot(on_postgres) == snapshot(on_duckdb)
