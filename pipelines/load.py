@@ -240,6 +240,8 @@ def run_load(
     build_source(resources, **source_args)  # configuration errors surface before anything runs
     if dlt.config.get(DELETE_COMPLETED_JOBS) is None:
         dlt.config[DELETE_COMPLETED_JOBS] = True
+    if pipeline.default_schema_name is None:  # a new working dir: take the schemas back from the destination now,
+        pipeline.sync_destination()  # as the first run would, to see which tables were loaded the old way
     # tables re-read whole every run: rebuilding those loaded the old way costs one run, and no data
     rebuild = [] if full_refresh else [t for t in tables_loaded_as_rows(pipeline, resources) if t != "cdr"]
     if full_refresh or rebuild:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import dlt
 import orjson
+import pytest
 from antbot_checks import assert_equals_truth, load_account, snapshot
 
 from antbot_source import ClientConfig
@@ -125,7 +126,8 @@ def test_json_columns_arrive_as_json_without_warnings(sandbox, tmp_path):
     assert all(orjson.loads(held[i]) == api[i]["additional_vars"] for i in with_vars)
 
 
-def test_tables_an_earlier_version_loaded_as_rows_are_rebuilt(sandbox, tmp_path):
+@pytest.mark.parametrize("local_state", ["kept", "lost"])
+def test_tables_an_earlier_version_loaded_as_rows_are_rebuilt(sandbox, tmp_path, local_state):
     pipeline = build_pipeline(duckdb_path=tmp_path / "earlier.duckdb", pipeline_name="earlier", pipelines_dir=tmp_path)
     rows = [*_api_rows(sandbox, "phonebook/").values(), {"id": 999_999, "name": "deleted since"}]
 
@@ -135,6 +137,10 @@ def test_tables_an_earlier_version_loaded_as_rows_are_rebuilt(sandbox, tmp_path)
 
     pipeline.run(earlier_version())
     assert "_dlt_id" in pipeline.default_schema.get_table_columns("phonebooks")
+    if local_state == "lost":  # a new machine: the working dir is gone, the dataset remains
+        pipeline.drop()
+        pipeline = build_pipeline(duckdb_path=tmp_path / "earlier.duckdb", pipeline_name="earlier",
+                                  pipelines_dir=tmp_path)
     load_account(sandbox, pipeline=pipeline)
     assert_equals_truth(pipeline, sandbox.truth("demo"))
     assert "_dlt_id" not in pipeline.default_schema.get_table_columns("phonebooks")
