@@ -42,10 +42,18 @@ def rows_to_table(rows: list[dict[str, Any]], table: str, *, tombstones: bool = 
     """
     schema = table_schema(table, tombstones=tombstones)
     kinds = TABLE_TYPES[table]
-    # the tombstone marker is the one column that is not in TABLE_TYPES: a boolean
-    arrays = [_array([row.get(f.name) for row in rows], f.type, kinds.get(f.name, BOOL), f"{table}.{f.name}")
-              for f in schema]
-    out = pa.Table.from_arrays(arrays, schema=schema)
+    jsons = [name for name, kind in kinds.items() if kind == JSON]
+    if jsons:
+        rows = [_json_as_text(row, jsons) for row in rows]
+    try:  # Arrow reads the dicts itself: seven times as fast as a column at a time from Python
+        out = pa.Table.from_pylist(rows, schema=schema)
+    except _CONVERSION_ERRORS:  # a value of another type somewhere: coerced column by column
+        out = pa.Table.from_arrays(
+            # the tombstone marker is the one column that is not in TABLE_TYPES: a boolean
+            [_coerced([row.get(f.name) for row in rows], f.type, kinds.get(f.name, BOOL), f"{table}.{f.name}")
+             for f in schema],
+            schema=schema,
+        )
     if extra:
         known = set(schema.names)
         for name in dict.fromkeys(key for row in rows for key in row if key not in known):
@@ -58,9 +66,14 @@ def rows_to_table(rows: list[dict[str, Any]], table: str, *, tombstones: bool = 
 _CONVERSION_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError)
 
 
-def _array(values: list[Any], arrow_type: pa.DataType, kind: str, where: str) -> pa.Array:
-    if kind == JSON:
-        return pa.array([None if v is None else orjson.dumps(v).decode() for v in values], type=arrow_type)
+def _json_as_text(row: dict[str, Any], jsons: list[str]) -> dict[str, Any]:
+    """`row` (a copy, when it changes) with the values of its JSON fields as JSON text."""
+    texts = {name: orjson.dumps(row[name]).decode() for name in jsons if row.get(name) is not None}
+    return {**row, **texts} if texts else row
+
+
+def _coerced(values: list[Any], arrow_type: pa.DataType, kind: str, where: str) -> pa.Array:
+    """The column of `values`, each coerced to `kind` where Arrow does not take it as it is."""
     try:
         return pa.array(values, type=arrow_type)
     except _CONVERSION_ERRORS:
@@ -84,6 +97,7 @@ def _bool(value: Any) -> bool:
 
 _COERCE: dict[str, Callable[[Any], Any]] = {
     TEXT: lambda v: v if isinstance(v, str) else orjson.dumps(v).decode() if isinstance(v, dict | list) else str(v),
+    JSON: lambda v: v,  # JSON text already (`_json_as_text`)
     INT: _int,
     BOOL: _bool,
     TS: lambda v: v,  # `normalise_row` parsed them already: what is left is refused, not guessed
