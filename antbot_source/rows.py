@@ -15,6 +15,7 @@ JSON_STRING_FIELDS: frozenset[str] = frozenset({"additional_vars", "collected_da
 # DRF hyperlinks: absolute, no query, ending in `/<id>/`
 _RELATION_URL = re.compile(r"^https?://\S+/(\d+)/$")
 _ID_AT_END = re.compile(r"/(\d+)/?(?:[?#].*)?$")
+_URL_PREFIXES = ("http://", "https://")  # checked first: most values are not links, and the check is cheap
 
 
 def id_from_url(value: Any) -> Any:
@@ -73,7 +74,7 @@ def normalise_row(
             continue
         if isinstance(value, list):
             value = [id_from_url(v) for v in value]
-        elif isinstance(value, str):
+        elif isinstance(value, str) and value.startswith(_URL_PREFIXES):
             value = id_from_url(value)
         out[key] = value
     if out.get("id") is None and isinstance(row.get("url"), str):
