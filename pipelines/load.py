@@ -201,9 +201,9 @@ def iter_runs(
     """Run the pipeline until the CDR backlog is caught up, yielding each run's LoadInfo.
 
     A package left pending by a killed run is finished first, then the tables in `rebuild` are
-    dropped and loaded anew in a run of their own. The next run loads every other selected resource; while
-    `cdr_backlog_pending` says the CDR read stopped with windows left, further runs load `cdr` only.
-    Each run commits its windows, so a killed backfill resumes where it stopped.
+    dropped and loaded anew in a run of their own. The next run loads every other selected
+    resource; while `cdr_backlog_pending` says the CDR read stopped with windows left, further runs
+    load `cdr` only. Each run commits its windows, so a killed backfill resumes where it stopped.
     """
     if pipeline.has_pending_data:
         yield pipeline.run()
@@ -240,8 +240,10 @@ def run_load(
     build_source(resources, **source_args)  # configuration errors surface before anything runs
     if dlt.config.get(DELETE_COMPLETED_JOBS) is None:
         dlt.config[DELETE_COMPLETED_JOBS] = True
-    if pipeline.default_schema_name is None:  # a new working dir: take the schemas back from the destination now,
-        pipeline.sync_destination()  # as the first run would, to see which tables were loaded the old way
+    # a new working dir: take the schemas back from the destination now, as the first run would,
+    # to see which tables were loaded the old way
+    if pipeline.default_schema_name is None:
+        pipeline.sync_destination()
     # tables re-read whole every run: rebuilding those loaded the old way costs one run, and no data
     rebuild = [] if full_refresh else [t for t in tables_loaded_as_rows(pipeline, resources) if t != "cdr"]
     if full_refresh or rebuild:
