@@ -66,9 +66,13 @@ def rows_to_table(rows: list[dict[str, Any]], table: str, *, tombstones: bool = 
 _CONVERSION_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError)
 
 
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
 def _json_as_text(row: dict[str, Any], jsons: list[str]) -> dict[str, Any]:
     """`row` (a copy, when it changes) with the values of its JSON fields as JSON text."""
-    texts = {name: orjson.dumps(row[name]).decode() for name in jsons if row.get(name) is not None}
+    texts = {name: _json_text(row[name]) for name in jsons if row.get(name) is not None}
     return {**row, **texts} if texts else row
 
 
@@ -96,7 +100,7 @@ def _bool(value: Any) -> bool:
 
 
 _COERCE: dict[str, Callable[[Any], Any]] = {
-    TEXT: lambda v: v if isinstance(v, str) else orjson.dumps(v).decode() if isinstance(v, dict | list) else str(v),
+    TEXT: lambda v: v if isinstance(v, str) else _json_text(v) if isinstance(v, dict | list) else str(v),
     JSON: lambda v: v,  # JSON text already (`_json_as_text`)
     INT: _int,
     BOOL: _bool,
@@ -113,9 +117,9 @@ def _inferred(values: list[Any]) -> pa.Array | None:
             return None
         if not pa.types.is_nested(array.type):
             return array
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
+    except _CONVERSION_ERRORS:
         pass
-    return pa.array([None if v is None else orjson.dumps(v).decode() for v in values], type=pa.string())
+    return pa.array([None if v is None else _json_text(v) for v in values], type=pa.string())
 
 
 def arrow_pages(table: str) -> Callable[..., pa.Table]:

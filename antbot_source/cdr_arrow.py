@@ -102,8 +102,8 @@ def _parse_careful(payload: Any) -> Page:
     else:
         rows = payload if isinstance(payload, list) else [payload]
         count, next_url = len(rows), None
-    return Page(rows_to_table([normalise_row(row, timestamps=("starting_date",), json_fields=()) for row in rows], "cdr"),
-                count, next_url)
+    normalised = [normalise_row(row, timestamps=("starting_date",), json_fields=()) for row in rows]
+    return Page(rows_to_table(normalised, "cdr"), count, next_url)
 
 
 def micros(moment: datetime) -> int:

@@ -53,9 +53,8 @@ def report(
     out: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path("report.html"),
 ) -> None:
     """Write a self-contained HTML report (KPIs and charts) of a loaded dataset."""
-    from antbot_source.analytics.report import (
-        write_report,  # matplotlib and pandas: only this command needs them
-    )
+    # imported here: it brings matplotlib and pandas, which no other command needs
+    from antbot_source.analytics.report import write_report
 
     try:
         path = write_report(analytics_pipeline(destination, duckdb, dataset), out)

@@ -181,12 +181,15 @@ def loader_file_format(pipeline: dlt.Pipeline) -> TLoaderFileFormat:
 
 def tables_loaded_as_rows(pipeline: dlt.Pipeline, resources: Sequence[str] | None = None) -> list[str]:
     """Selected tables that antbot-dlt loaded as rows of dicts before it loaded Arrow tables: dlt gave
-    them `_dlt_id` and `_dlt_load_id` columns that may not be null, and Arrow tables do not fill them."""
+    them `_dlt_id` and `_dlt_load_id` columns that may not be null, and Arrow tables do not fill them.
+
+    Never `cdr`: it was Arrow from the start, and its history is not re-read every run.
+    """
     if pipeline.default_schema_name is None:
         return []
     schema = pipeline.default_schema
     return [name for name in resources or TABLE_NAMES
-            if name in schema.tables and "_dlt_id" in schema.get_table_columns(name)]
+            if name != "cdr" and name in schema.tables and "_dlt_id" in schema.get_table_columns(name)]
 
 
 def iter_runs(
@@ -245,7 +248,7 @@ def run_load(
     if pipeline.default_schema_name is None:
         pipeline.sync_destination()
     # tables re-read whole every run: rebuilding those loaded the old way costs one run, and no data
-    rebuild = [] if full_refresh else [t for t in tables_loaded_as_rows(pipeline, resources) if t != "cdr"]
+    rebuild = [] if full_refresh else tables_loaded_as_rows(pipeline, resources)
     if full_refresh or rebuild:
         drop_views(pipeline)  # they depend on the tables the refresh drops
 
