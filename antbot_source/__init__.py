@@ -55,14 +55,15 @@ class JsonAsTextNotice(logging.Filter):
 logging.getLogger("dlt").addFilter(JsonAsTextNotice())
 
 
-def to_utc(value: str | datetime | None) -> datetime | None:
-    """A configured moment as a timezone-aware UTC datetime (a value without offset is taken as UTC)."""
+def to_utc(value: str | datetime | None, setting: str = "timestamp") -> datetime | None:
+    """A configured moment as a timezone-aware UTC datetime (a value without offset is taken as UTC);
+    a value that does not parse is a ConfigError naming `setting`."""
     if value is None or value == "":
         return None
     try:
         return parse_timestamp(value)
-    except ValueError:
-        raise ConfigError(f"not an ISO-8601 timestamp: {value!r}") from None
+    except (TypeError, ValueError):
+        raise ConfigError(f"{setting}: not an ISO-8601 date or timestamp: {value!r}") from None
 
 
 def full_resource(shared: SharedClient, ep: Endpoint) -> DltResource:
@@ -108,16 +109,18 @@ def antbot(
     username: str | None = None,
     password: TSecretStrValue | None = None,
     access_token: TSecretStrValue | None = None,
-    start_date: str | datetime = DEFAULT_START_DATE,
-    token_path: str = "get-token/",
-    page_size: int = 1000,
-    timeout: float = 30.0,
-    max_attempts: int = 8,
+    # plain `str` (a datetime is taken too): dlt leaves a parameter typed `str | datetime` out of the
+    # source's configuration, and SOURCES__ANTBOT__START_DATE would never reach it
+    start_date: str = DEFAULT_START_DATE,
+    token_path: str = ClientConfig.token_path,
+    page_size: int = ClientConfig.page_size,
+    timeout: float = ClientConfig.timeout,
+    max_attempts: int = ClientConfig.max_attempts,
     lookback_hours: float = DEFAULT_LOOKBACK_HOURS,
     cdr_window_rows: int = CdrTuning.window_rows,
     cdr_run_rows: int = CdrTuning.run_rows,
-    since: str | datetime | None = None,
-    until: str | datetime | None = None,
+    since: str | None = None,
+    until: str | None = None,
 ) -> Iterator[DltResource]:
     """Every AntBot read endpoint, one resource per row of `settings.ENDPOINTS`.
 
@@ -126,22 +129,17 @@ def antbot(
     that CDR range without moving the live cursor. `cdr_window_rows` / `cdr_run_rows`: CDRs per date
     window / per pipeline run at most (a killed load resumes after the last finished run).
     """
-    if not (access_token or (username and password)):
-        raise ConfigError(
-            "no AntBot credentials: set SOURCES__ANTBOT__USERNAME and SOURCES__ANTBOT__PASSWORD "
-            "(or SOURCES__ANTBOT__ACCESS_TOKEN)"
-        )
     config = ClientConfig(
         base_url=base_url, username=username, password=password, access_token=access_token,
         token_path=token_path, page_size=page_size, timeout=timeout, max_attempts=max_attempts,
     )
     shared = SharedClient(config)
-    first = to_utc(start_date) or to_utc(DEFAULT_START_DATE)
+    first = to_utc(start_date, "start_date") or to_utc(DEFAULT_START_DATE)
     for ep in ENDPOINTS:
         if ep.read == "cdr":
             yield cdr_resource(
                 config, start_date=first, lookback=timedelta(hours=lookback_hours),
-                since=to_utc(since), until=to_utc(until), window_rows=cdr_window_rows, run_rows=cdr_run_rows,
+                since=to_utc(since, "since"), until=to_utc(until, "until"), window_rows=cdr_window_rows, run_rows=cdr_run_rows,
             )
         elif ep.read == "per_campaign":
             yield subscribers_resource(shared, ep)

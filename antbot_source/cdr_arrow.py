@@ -7,15 +7,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
-import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from antbot_source.arrow_rows import TIMESTAMP, rows_to_table, table_schema
-from antbot_source.errors import ApiError
+from antbot_source.client import page_parts, parse_json
 from antbot_source.rows import normalise_row
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_WHERE = "cdr/"  # how messages name the endpoint these pages come from
 
 # The destination columns of `cdr` (schema.TABLE_TYPES), `id` never null.
 CDR_SCHEMA = table_schema("cdr")
@@ -52,12 +52,12 @@ class Page:
 def parse_page(body: bytes) -> Page:
     """A CDR list response (DRF envelope, bare list or bare object) as a typed Arrow page.
 
-    Raises ApiError for an HTTP-200 body carrying `error`.
+    Raises ApiError for an HTTP-200 body carrying `error`, a body that is not JSON or not a list.
     """
     try:
         return _parse_envelope_fast(body)
     except (msgspec.DecodeError, pa.ArrowInvalid):  # ValidationError included
-        return _parse_careful(orjson.loads(body))
+        return _parse_careful(parse_json(body, _WHERE))
 
 
 def page_count(body: bytes) -> int | None:
@@ -88,20 +88,9 @@ def _typed(wire: pa.Table) -> pa.Table:
     return wire.set_column(index, CDR_SCHEMA.field(index), starts).cast(CDR_SCHEMA)
 
 
-def _raise_on_error(payload: Any) -> None:
-    """An HTTP-200 body that is an error report, not a list nor an object (the client's rule)."""
-    if isinstance(payload, dict) and "error" in payload and "results" not in payload and "id" not in payload:
-        raise ApiError(f"the API answered with an error: {payload['error']}", status_code=200)
-
-
 def _parse_careful(payload: Any) -> Page:
     """Row by row: ids from `url`, relation URLs, numbers rendered as text, naive timestamps."""
-    _raise_on_error(payload)
-    if isinstance(payload, dict) and "results" in payload:
-        rows, count, next_url = payload["results"], payload.get("count"), payload.get("next")
-    else:
-        rows = payload if isinstance(payload, list) else [payload]
-        count, next_url = len(rows), None
+    rows, next_url, count = page_parts(payload, _WHERE)
     normalised = [normalise_row(row, timestamps=("starting_date",), json_fields=()) for row in rows]
     return Page(rows_to_table(normalised, "cdr"), count, next_url)
 

@@ -138,17 +138,23 @@ def serve(fd: int) -> None:
 
     Sends a CdrFile per file written, a WindowDone per window, or the exception that stopped it.
     """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when walkers stop
+    # the parent decides when walkers stop: Ctrl-C reaches the whole process group, SIGTERM the parent
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     gc.freeze()  # what the imports made lives as long as the walker: the collector need not scan it again
     conn = Connection(fd)
-    orders: WalkerOrders = conn.recv()
-    files = FileWriter(orders.out_dir, orders.file_rows, conn.send)
-    with AntBotClient(orders.config) as client:
-        while (window := conn.recv()) is not None:
-            try:
-                walk_window(client, orders.path, window, orders.max_rewalks, files.add)
-                files.flush()
-            except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises it
-                conn.send(exc)
-                return
-            conn.send(WindowDone(window))
+    try:
+        orders: WalkerOrders = conn.recv()
+        files = FileWriter(orders.out_dir, orders.file_rows, conn.send)
+        with AntBotClient(orders.config) as client:
+            while (window := conn.recv()) is not None:
+                try:
+                    walk_window(client, orders.path, window, orders.max_rewalks, files.add)
+                    files.flush()
+                except (EOFError, BrokenPipeError):
+                    raise
+                except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises it
+                    conn.send(exc)
+                    return
+                conn.send(WindowDone(window))
+    except (EOFError, BrokenPipeError, ConnectionResetError):
+        return  # the parent is gone (killed or interrupted): nothing to report to, nothing to print

@@ -21,12 +21,14 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from antbot_source.errors import ApiError, AuthError, UnreachableError
+from antbot_source.errors import ApiError, AuthError, ConfigError, UnreachableError
 
 log = logging.getLogger(__name__)
 
 TOKEN_KEYS = ("access", "access_token", "token")
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# a probe before a run: a host that does not accept the first connection within this fails the run at once
+PROBE_CONNECT_S = 10.0
 # a Retry-After longer than this is not honoured as given (a stuck header must not stall a load for hours)
 MAX_RETRY_AFTER_S = 120.0
 
@@ -44,9 +46,49 @@ class ClientConfig:
     timeout: float = 30.0
     max_attempts: int = 8
 
+    def __post_init__(self) -> None:
+        if not self.base_url.startswith(("http://", "https://")):
+            raise ConfigError(f"base_url must start with http:// or https://: {self.base_url!r}")
+        if not (self.access_token or (self.username and self.password)):
+            raise ConfigError(
+                "no AntBot credentials: set SOURCES__ANTBOT__USERNAME and SOURCES__ANTBOT__PASSWORD "
+                "(or SOURCES__ANTBOT__ACCESS_TOKEN)"
+            )
+
     def connect(self) -> AntBotClient:
         """A new client for this configuration (close it, or use it in a `with` block)."""
         return AntBotClient(self)
+
+
+def raise_on_error_body(body: Any, where: str) -> None:
+    """An HTTP-200 body that reports an error (`{"error": ...}`, neither a list nor an object) is a failure."""
+    if isinstance(body, dict) and "error" in body and "results" not in body and "id" not in body:
+        raise ApiError(f"AntBot reported an error for {where}: {str(body['error'])[:300]}",
+                       status_code=200, body=body)
+
+
+def page_parts(body: Any, where: str) -> tuple[list[dict], str | None, int | None]:
+    """The rows, the `next` URL and the `count` of one answer of a list endpoint.
+
+    A DRF envelope, a bare list (one page, no `next`) or a bare object (a page of one row); any other
+    JSON is an ApiError naming the endpoint, as is an HTTP-200 error body.
+    """
+    raise_on_error_body(body, where)
+    if isinstance(body, dict) and "results" in body:
+        rows, next_url, count = body["results"], body.get("next"), body.get("count")
+    elif isinstance(body, list):
+        rows, next_url, count = body, None, len(body)
+    elif isinstance(body, dict):
+        rows, next_url, count = [body], None, 1
+    else:
+        raise ApiError(f"AntBot answered {where} with {type(body).__name__} JSON, not a list of objects")
+    if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+        raise ApiError(f"AntBot answered {where} with `results` that are not a list of objects")
+    if next_url is not None and not isinstance(next_url, str):
+        raise ApiError(f"AntBot answered {where} with a `next` that is not a URL: {next_url!r}")
+    if count is not None and not isinstance(count, int):
+        raise ApiError(f"AntBot answered {where} with a `count` that is not a number: {count!r}")
+    return rows, next_url, count
 
 
 class _Retryable(Exception):
@@ -96,6 +138,16 @@ def _never_arrived(exc: BaseException) -> bool:
     return isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
 
 
+def parse_json(content: bytes, where: str) -> Any:
+    """A response body as JSON; anything else (an HTML error page, a proxy's text) is an ApiError."""
+    try:
+        return orjson.loads(content)
+    except orjson.JSONDecodeError:
+        start = content[:60].decode("utf-8", "replace").strip().splitlines()
+        raise ApiError(f"AntBot answered {where} with a body that is not JSON "
+                       f"(starting {start[0][:40] if start else ''!r})", body=content[:500]) from None
+
+
 def _describe(path_or_url: str) -> str:
     """The path part of a request target, for messages (never a query string with a token in it)."""
     return httpx.URL(path_or_url).path or path_or_url
@@ -107,12 +159,15 @@ class AntBotClient:
     One `httpx.Client` stays open until `close()`; it is shared safely by the extract threads.
     """
 
-    def __init__(self, config: ClientConfig):
+    def __init__(self, config: ClientConfig, *, probe: bool = False):
         self.config = config
+        self._probe = probe
         self._base = config.base_url.rstrip("/") + "/"
         self._http = httpx.Client(
             base_url=self._base,
-            timeout=config.timeout,
+            # a probe gives up connecting after PROBE_CONNECT_S; the run's requests keep the configured timeout
+            timeout=httpx.Timeout(config.timeout, connect=min(config.timeout, PROBE_CONNECT_S))
+            if probe else config.timeout,
             headers={"Accept": "application/json", "User-Agent": "antbot-dlt"},
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=32),
         )
@@ -137,10 +192,14 @@ class AntBotClient:
         """One request with retries on 429, 5xx, timeouts and dropped connections (only 429 and failed
         connections when `safe_retry` is False: a write the server may have applied is not resent)."""
         headers = {"Authorization": f"Bearer {token}"} if token else None
+        retryable = _is_transient if safe_retry else _never_arrived
         retrying = Retrying(
             stop=stop_after_attempt(max(1, self.config.max_attempts)),
             wait=_WaitRetryAfter(),
-            retry=retry_if_exception(_is_transient if safe_retry else _never_arrived),
+            retry=retry_if_exception(
+                (lambda exc: retryable(exc) and not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout))
+                if self._probe else retryable
+            ),
             reraise=True,
         )
         try:
@@ -152,10 +211,8 @@ class AntBotClient:
         except _Retryable as exc:
             return exc.response
         except httpx.TransportError as exc:
-            raise UnreachableError(
-                f"cannot reach AntBot at {self._base} ({type(exc).__name__}) "
-                f"after {self.config.max_attempts} attempts"
-            ) from None
+            tries = "" if self._probe else f" after {self.config.max_attempts} attempts"
+            raise UnreachableError(f"cannot reach AntBot at {self._base} ({type(exc).__name__}){tries}") from None
         return response
 
     def _fetch_token(self, seen_generation: int) -> tuple[str, int]:
@@ -208,14 +265,8 @@ class AntBotClient:
         if not response.content:
             return None
         where = _describe(path_or_url)
-        try:
-            body = orjson.loads(response.content)
-        except orjson.JSONDecodeError:
-            raise ApiError(f"AntBot answered {where} with a body that is not JSON",
-                           status_code=response.status_code, body=response.text[:500]) from None
-        if isinstance(body, dict) and "error" in body and "results" not in body and "id" not in body:
-            raise ApiError(f"AntBot reported an error for {where}: {str(body['error'])[:300]}",
-                           status_code=response.status_code, body=body)
+        body = parse_json(response.content, where)
+        raise_on_error_body(body, where)
         return body
 
     def _authorized(self, method: str, path_or_url: str, params: dict | None, json: Any,
@@ -258,14 +309,7 @@ class AntBotClient:
         """
         body = self.request("GET", path, params={**(params or {}), "page_size": self.config.page_size})
         while True:
-            if isinstance(body, list):
-                rows, next_url = body, None
-            elif isinstance(body, dict) and isinstance(body.get("results"), list):
-                rows, next_url = body["results"], body.get("next")
-            elif isinstance(body, dict):
-                rows, next_url = [body], None
-            else:
-                rows, next_url = [], None
+            rows, next_url, _ = page_parts(body, _describe(path))
             if rows:
                 yield rows
             if not next_url:
@@ -277,6 +321,14 @@ class AntBotClient:
                     log.warning("%s: next page answered 404, the list shrank during the walk", _describe(path))
                     return
                 raise
+
+
+def probe(config: ClientConfig, path: str) -> None:
+    """One authenticated GET of `path` before a run, as mature connectors check a connection first:
+    bad credentials, a host that refuses or does not accept the first connection, or an answer that
+    is not a list fail here, in seconds, instead of after every back-off of the run."""
+    with AntBotClient(config, probe=True) as client:
+        page_parts(client.request("GET", path, params={"page_size": 1}), _describe(path))
 
 
 class SharedClient:

@@ -40,3 +40,17 @@ class ConfigError(AntBotError):
     """The configuration is missing or malformed (no credentials, a timestamp that does not parse)."""
 
     exit_code = 2
+
+
+class BusyError(AntBotError):
+    """Another run holds the pipeline, the DuckDB file or the warehouse dataset, and did not let go in time."""
+
+    exit_code = 9
+
+
+class InterruptedRun(AntBotError):
+    """SIGINT or SIGTERM stopped the run; what it committed stays, the next run resumes."""
+
+    def __init__(self, signum: int):
+        super().__init__("interrupted: run again to resume")
+        self.exit_code = 128 + signum

@@ -36,8 +36,8 @@ from rich.table import Table
 
 from antbot_source.cdr_arrow import parse_page
 from antbot_source.client import AntBotClient, ClientConfig
+from antbot_source.pipeline import DUCKDB_LOAD_SETTINGS
 from antbot_source.sandbox import run_sandbox
-from pipelines.load import DUCKDB_LOAD_SETTINGS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -111,7 +111,7 @@ def main(
     table = pa.concat_tables(tables)
     del tables
     insert_wall, insert_cpu = _duckdb_insert(table)
-    start_up = _start_up("pipelines.load")
+    start_up = _start_up("antbot_source.pipeline")
     bare_wall += _start_up("httpx, orjson")  # the bare walk of bench_load.py starts a process too
 
     floor = start_up + (serve + http + decode) / cores + insert_cpu / cores

@@ -12,8 +12,8 @@ from rich.console import Console
 
 from antbot_source.analytics.summary import campaign_kpis_table
 from antbot_source.analytics.views import create_views, missing_tables
+from antbot_source.pipeline import build_pipeline
 from antbot_source.settings import DEFAULT_DATASET, DEFAULT_DUCKDB
-from pipelines.load import build_pipeline
 
 DestinationOption = Annotated[
     str, typer.Option("--destination", help="dlt destination name (duckdb, postgres, ...).")

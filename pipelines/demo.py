@@ -15,10 +15,11 @@ from rich.table import Table
 from antbot_source.analytics.summary import campaign_kpis_table
 from antbot_source.analytics.views import create_views
 from antbot_source.client import ClientConfig
+from antbot_source.pipeline import build_pipeline, run_load
 from antbot_source.push import demo_dry_run
 from antbot_source.sandbox import run_sandbox
 from antbot_source.settings import DEFAULT_DATASET
-from pipelines.load import RichCollector, build_pipeline, run_load, summary_table
+from pipelines.load import RichCollector, summary_table
 
 DEMO_DUCKDB = "antbot_demo.duckdb"
 DEMO_PIPELINE = "antbot_demo"

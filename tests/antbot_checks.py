@@ -9,8 +9,8 @@ import dlt
 import orjson
 
 from antbot_source import TABLE_NAMES
+from antbot_source.pipeline import LoadSummary, build_pipeline, run_load
 from antbot_source.settings import DEFAULT_DUCKDB
-from pipelines.load import LoadSummary, build_pipeline, run_load
 
 
 def load_account(sb: Any, duckdb_path: Path | str | None = None, *, account: int = 0,

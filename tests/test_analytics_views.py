@@ -19,9 +19,9 @@ from typer.testing import CliRunner
 
 from antbot_source.analytics.labels import CAUSE_GROUPS, LOOKUPS
 from antbot_source.analytics.views import create_views, view_name, view_statements
+from antbot_source.pipeline import build_pipeline, run_load
 from antbot_source.sandbox import run_sandbox
 from pipelines.cli import app
-from pipelines.load import build_pipeline, run_load
 
 pytestmark = pytest.mark.xdist_group("analytics")
 

@@ -20,8 +20,8 @@ from antbot_source.cdr import CdrTuning, read_windows
 from antbot_source.cdr_windows import RunPlan, Window
 from antbot_source.client import ClientConfig
 from antbot_source.errors import AuthError
+from antbot_source.pipeline import LoadSummary, build_pipeline, run_load
 from antbot_source.sandbox import Habits
-from pipelines.load import LoadSummary, build_pipeline, run_load
 
 LOOKBACK = timedelta(hours=3)
 
@@ -155,7 +155,7 @@ def test_a_server_ignoring_page_size_still_gives_exact_results(start_sandbox, tm
 
 KILLED_LOAD = """
 import sys
-from pipelines.load import build_pipeline, iter_runs, build_source
+from antbot_source.pipeline import build_pipeline, iter_runs, build_source
 pipeline = build_pipeline(duckdb_path=sys.argv[1])
 make = lambda selected: build_source(["cdr"], cdr_window_rows=100, cdr_run_rows=300)
 for _ in iter_runs(pipeline, make, ["cdr"]):

@@ -11,9 +11,9 @@ import pytest
 from antbot_checks import assert_equals_truth, load_account, snapshot
 
 from antbot_source import ClientConfig
+from antbot_source.pipeline import build_pipeline
 from antbot_source.rows import normalise_row
 from antbot_source.settings import CLOSED_CAMPAIGN_STATUSES
-from pipelines.load import build_pipeline
 
 
 def _api_rows(sb, path: str) -> dict[int, dict]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from antbot_checks import assert_equals_truth, load_account, snapshot
 
-from pipelines.load import build_pipeline, loader_file_format
+from antbot_source.pipeline import build_pipeline, loader_file_format
 
 
 @pytest.mark.postgres

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from antbot_checks import assert_equals_truth, load_account, snapshot
 
+from antbot_source.pipeline import build_pipeline
 from antbot_source.sandbox import Habits
-from pipelines.load import build_pipeline
 
 
 def test_injected_429s_and_5xxs_give_the_same_tables_as_a_clean_run(sandbox, tmp_path):
