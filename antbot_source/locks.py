@@ -128,12 +128,13 @@ def _held_by(exc: BaseException) -> str | None:
 
 
 def open_duckdb(path: Path, *, wait_s: float, notify: Notify, read_only: bool = False,
-                config: dict[str, Any] | None = None) -> Any:
+                must_exist: bool | None = None) -> Any:
     """A DuckDB connection to `path`, waiting at most `wait_s` while another process holds the file
-    (a reader holds it against a writer; a writer against everyone)."""
+    (a reader holds it against a writer; a writer against everyone). `must_exist` (default: when
+    `read_only`): no file is created where none is."""
     import duckdb
 
-    check_duckdb_file(path, must_exist=read_only)
+    check_duckdb_file(path, must_exist=read_only if must_exist is None else must_exist)
     told: list[str] = []
 
     def locked(exc: BaseException) -> bool:
@@ -147,7 +148,7 @@ def open_duckdb(path: Path, *, wait_s: float, notify: Notify, read_only: bool = 
         for attempt in Retrying(retry=retry_if_exception(locked), stop=stop_after_delay(wait_s),
                                 wait=wait_fixed(POLL_S), reraise=True):
             with attempt:
-                return duckdb.connect(str(path), read_only=read_only, config=config or {})
+                return duckdb.connect(str(path), read_only=read_only)
     except duckdb.IOException as exc:
         holder = _held_by(exc)
         if holder:

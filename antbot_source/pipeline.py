@@ -11,6 +11,7 @@ guards themselves (tests, benchmarks).
 from __future__ import annotations
 
 import logging
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -339,6 +340,30 @@ def exclusive_pipeline(
             stack.enter_context(postgres_advisory_lock(dsn, f"antbot-dlt:{dataset}", what=f"dataset {dataset!r}",
                                                        wait_s=wait_s, notify=notify))
         yield pipeline
+
+
+@contextmanager
+def dataset_pipeline(
+    *,
+    destination: str = "duckdb",
+    duckdb_path: str | Path = DEFAULT_DUCKDB,
+    dataset: str = DEFAULT_DATASET,
+    read_only: bool = False,
+    wait_s: float = DEFAULT_WAIT_S,
+    notify: Notify = log.warning,
+) -> Iterator[dlt.Pipeline]:
+    """A pipeline over a loaded dataset, to query it or (re)create its views, with state of its own (a
+    throwaway working dir: it never touches a load's). A DuckDB file must exist already, and a load
+    holding it is waited for, at most `wait_s`."""
+    with tempfile.TemporaryDirectory(prefix="antbot-dataset-") as state_dir, ExitStack() as stack:
+        credentials = None
+        if destination == "duckdb":
+            check_dataset_name(Path(duckdb_path), dataset)
+            conn = open_duckdb(Path(duckdb_path), wait_s=wait_s, notify=notify, read_only=read_only, must_exist=True)
+            stack.callback(conn.close)
+            credentials = DuckDbCredentials(conn)
+        yield build_pipeline(destination=destination, dataset=dataset, pipeline_name="antbot_dataset",
+                             credentials=credentials, pipelines_dir=state_dir)
 
 
 def load(

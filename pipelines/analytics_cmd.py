@@ -5,45 +5,50 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import dlt
 import typer
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from rich.console import Console
 
 from antbot_source.analytics.summary import campaign_kpis_table
 from antbot_source.analytics.views import create_views, missing_tables
-from antbot_source.pipeline import build_pipeline
+from antbot_source.errors import ConfigError
+from antbot_source.pipeline import DEFAULT_WAIT_S, dataset_pipeline
 from antbot_source.settings import DEFAULT_DATASET, DEFAULT_DUCKDB
+from pipelines.failures import notice, reported
 
 DestinationOption = Annotated[
     str, typer.Option("--destination", help="dlt destination name (duckdb, postgres, ...).")
 ]
 DuckdbOption = Annotated[Path, typer.Option("--duckdb", help="DuckDB file, for the duckdb destination.")]
 DatasetOption = Annotated[str, typer.Option("--dataset", help="Dataset (schema) the data was loaded into.")]
-
-
-def analytics_pipeline(destination: str, duckdb: Path, dataset: str) -> dlt.Pipeline:
-    """A pipeline object pointing at the loaded dataset (credentials come from dlt's config)."""
-    return build_pipeline(destination=destination, duckdb_path=duckdb, dataset=dataset)
+WaitOption = Annotated[float, typer.Option(
+    "--wait", min=0, help="Seconds to wait for a load holding the DuckDB file (then exit 9).")]
 
 
 def views(
     destination: DestinationOption = "duckdb",
     duckdb: DuckdbOption = Path(DEFAULT_DUCKDB),
     dataset: DatasetOption = DEFAULT_DATASET,
+    wait: WaitOption = DEFAULT_WAIT_S,
 ) -> None:
     """(Re)create the analytics views (KPIs, lookups) in a loaded dataset."""
-    pipeline = analytics_pipeline(destination, duckdb, dataset)
-    missing = missing_tables(pipeline)
-    if missing:
-        Console(stderr=True).print(
-            f"[red]dataset {dataset} has no table {', '.join(missing)}[/]: load it first"
-        )
-        raise typer.Exit(2)
-    names = create_views(pipeline)
+    with reported("views"), dataset_pipeline(destination=destination, duckdb_path=duckdb, dataset=dataset,
+                                             wait_s=wait, notify=notice) as pipeline:
+        missing = missing_tables(pipeline)
+        if missing:
+            raise ConfigError(f"dataset {dataset} has no table {', '.join(missing)}: load it first")
+        names = create_views(pipeline)
+        kpis = campaign_kpis_table(pipeline)
     console = Console()
     console.print(f"created {len(names)} analytics views in dataset [bold]{dataset}[/]")
-    console.print(campaign_kpis_table(pipeline))
+    console.print(kpis)
+
+
+def _writable(out: Path) -> None:
+    if out.is_dir():
+        raise ConfigError(f"--out {out} is a directory")
+    if not out.parent.is_dir():
+        raise ConfigError(f"--out {out}: directory {out.parent} does not exist")
 
 
 def report(
@@ -51,16 +56,20 @@ def report(
     duckdb: DuckdbOption = Path(DEFAULT_DUCKDB),
     dataset: DatasetOption = DEFAULT_DATASET,
     out: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path("report.html"),
+    wait: WaitOption = DEFAULT_WAIT_S,
 ) -> None:
     """Write a self-contained HTML report (KPIs and charts) of a loaded dataset."""
-    # imported here: it brings matplotlib and pandas, which no other command needs
-    from antbot_source.analytics.report import write_report
+    with reported("report"):
+        _writable(out)
+        # imported here: it brings matplotlib and pandas, which no other command needs
+        from antbot_source.analytics.report import write_report
 
-    try:
-        path = write_report(analytics_pipeline(destination, duckdb, dataset), out)
-    except DatabaseUndefinedRelation as exc:
-        Console(stderr=True).print(
-            f"[red]analytics views missing in dataset {dataset}[/]: run `antbot views` first"
-        )
-        raise typer.Exit(2) from exc
+        with dataset_pipeline(destination=destination, duckdb_path=duckdb, dataset=dataset, read_only=True,
+                              wait_s=wait, notify=notice) as pipeline:
+            try:
+                path = write_report(pipeline, out)
+            except DatabaseUndefinedRelation:
+                raise ConfigError(f"analytics views missing in dataset {dataset}: run `antbot views` first") from None
+            except OSError as exc:
+                raise ConfigError(f"--out {out}: {exc.strerror or exc}") from None
     Console().print(f"report written to [bold]{path}[/]")

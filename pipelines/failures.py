@@ -73,6 +73,11 @@ def _first_line(exc: BaseException) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
+def notice(line: str) -> None:
+    """A one-line notice of a running command (waiting for a lock, taking over a stale one), on stderr."""
+    print(line, file=sys.stderr, flush=True)
+
+
 def redact(text: str) -> str:
     """`text` without the configured password or access token."""
     import dlt

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,14 +23,9 @@ from antbot_source.errors import ConfigError
 from antbot_source.pipeline import DEFAULT_WAIT_S, LoadSummary
 from antbot_source.pipeline import load as run_everything
 from antbot_source.settings import DEFAULT_DATASET, DEFAULT_DUCKDB
-from pipelines.failures import reported
+from pipelines.failures import notice, reported
 
 err_console = Console(stderr=True)
-
-
-def notice(line: str) -> None:
-    """A one-line notice of a running command (waiting for a lock, taking over a stale one), on stderr."""
-    print(line, file=sys.stderr, flush=True)
 
 
 class RichCollector(Collector):

@@ -2,22 +2,23 @@
 
 Exit codes: 0 every row sent or already present; 6 some rows rejected (push_rejects); 7 some rows
 failed (push_ledger); 8 stopped before sending because started campaigns would dial new contacts
-(rerun with --yes); 2/3/4/5 configuration, credentials, unreachable host, API error (antbot_source.errors).
+(rerun with --yes); the others as every command gives them (pipelines.failures).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from antbot_source.client import ClientConfig
-from antbot_source.errors import AntBotError, ConfigError
+from antbot_source.config import client_config
+from antbot_source.pipeline import DEFAULT_WAIT_S
 from antbot_source.push import PushOptions, run_push
 from antbot_source.push.normalise import Kind
-from antbot_source.settings import DEFAULT_BASE_URL, DEFAULT_DATASET, DEFAULT_DUCKDB
+from antbot_source.settings import DEFAULT_DATASET, DEFAULT_DUCKDB
+from pipelines.failures import notice, reported
 
 push_app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 
@@ -32,6 +33,8 @@ DryRun = Annotated[bool, typer.Option("--dry-run", help="Print the plan and send
 BatchSize = Annotated[int, typer.Option("--batch-size", min=1, max=5_000, help="Rows per bulk call / ledger batch.")]
 Concurrency = Annotated[int, typer.Option("--concurrency", min=1, max=32, help="Requests in flight at once.")]
 Yes = Annotated[bool, typer.Option("--yes", help="Push even when started campaigns will dial new contacts.")]
+Wait = Annotated[float, typer.Option(
+    "--wait", min=0, help="Seconds to wait for a load or a reader holding the DuckDB file (then exit 9).")]
 FormatOpt = Annotated[str | None, typer.Option(
     "--number-format", help="national (0912345678) or e164 (+84912345678); default: the account's dominant form.")]
 
@@ -55,29 +58,9 @@ def _postgres_dsn(explicit: str | None) -> str | None:
     return creds.to_native_representation()
 
 
-def client_config() -> ClientConfig:
-    """The AntBot client configuration of `antbot load`: dlt config section `sources.antbot`."""
-    import dlt
-
-    def get(name: str, default: Any = None, secret: bool = False) -> Any:
-        value = (dlt.secrets if secret else dlt.config).get(f"sources.antbot.{name}")
-        return default if value is None else value
-
-    config = ClientConfig(
-        base_url=get("base_url", DEFAULT_BASE_URL), username=get("username"),
-        password=get("password", secret=True), access_token=get("access_token", secret=True),
-        token_path=get("token_path", "get-token/"), page_size=int(get("page_size", 1000)),
-        timeout=float(get("timeout", 30.0)), max_attempts=int(get("max_attempts", 8)),
-    )
-    if not (config.access_token or (config.username and config.password)):
-        raise ConfigError("no AntBot credentials: set SOURCES__ANTBOT__USERNAME and SOURCES__ANTBOT__PASSWORD "
-                          "(or SOURCES__ANTBOT__ACCESS_TOKEN)")
-    return config
-
-
 def _push(kind: Kind, target: str | None, table: str | None, query: str | None, duckdb: Path, dataset: str,
           destination: str, postgres_dsn: str | None, dry_run: bool, update: bool, batch_size: int,
-          concurrency: int, yes: bool, number_format: str | None) -> None:
+          concurrency: int, yes: bool, number_format: str | None, wait: float) -> None:
     console = Console()
     if bool(table) == bool(query):
         raise typer.BadParameter("give exactly one of --table or --query")
@@ -85,16 +68,15 @@ def _push(kind: Kind, target: str | None, table: str | None, query: str | None, 
         raise typer.BadParameter("--destination must be duckdb or postgres")
     if number_format not in (None, "national", "e164"):
         raise typer.BadParameter("--number-format must be national or e164")
-    opts = PushOptions(kind, table, query, destination, duckdb, dataset,  # type: ignore[arg-type]
-                       _postgres_dsn(postgres_dsn) if destination == "postgres" else None, target, dry_run,
-                       update, batch_size, concurrency, yes, number_format)  # type: ignore[arg-type]
-    try:
-        config = client_config()
-        with config.connect() as client:
-            result = run_push(client, opts, console)
-    except AntBotError as exc:
-        console.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(exc.exit_code) from None
+    with reported("push"):
+        opts = PushOptions(
+            kind, table=table, query=query, destination=destination, duckdb_path=duckdb,  # type: ignore[arg-type]
+            dataset=dataset, postgres_dsn=_postgres_dsn(postgres_dsn) if destination == "postgres" else None,
+            target=target, dry_run=dry_run, update=update, batch_size=batch_size, concurrency=concurrency,
+            yes=yes, number_format=number_format, wait_s=wait,  # type: ignore[arg-type]
+        )
+        with client_config().connect() as client:
+            result = run_push(client, opts, console, notify=notice)
     raise typer.Exit(result.exit_code)
 
 
@@ -105,12 +87,12 @@ def contacts(
     update: Annotated[bool, typer.Option("--update", help="Also update changed fields of present contacts.")] = False,
     duckdb: DuckDBPath = Path(DEFAULT_DUCKDB), dataset: Dataset = DEFAULT_DATASET, destination: DestinationOpt = "duckdb",
     postgres_dsn: PostgresDsn = None, dry_run: DryRun = False, batch_size: BatchSize = 500,
-    concurrency: Concurrency = 4, yes: Yes = False, number_format: FormatOpt = None,
+    concurrency: Concurrency = 4, yes: Yes = False, number_format: FormatOpt = None, wait: Wait = DEFAULT_WAIT_S,
 ) -> None:
     """Push contacts (columns: contact, phonebook, first_name, last_name, email, description, status,
     additional_vars) into phonebooks."""
     _push("contacts", phonebook, table, query, duckdb, dataset, destination, postgres_dsn, dry_run, update,
-          batch_size, concurrency, yes, number_format)
+          batch_size, concurrency, yes, number_format, wait)
 
 
 @push_app.command()
@@ -119,9 +101,9 @@ def dnc(
     dnc_list: Annotated[str | None, typer.Option("--dnc-list", help="DNC list id or name for every row.")] = None,
     duckdb: DuckDBPath = Path(DEFAULT_DUCKDB), dataset: Dataset = DEFAULT_DATASET, destination: DestinationOpt = "duckdb",
     postgres_dsn: PostgresDsn = None, dry_run: DryRun = False, batch_size: BatchSize = 500,
-    concurrency: Concurrency = 4, yes: Yes = False, number_format: FormatOpt = None,
+    concurrency: Concurrency = 4, yes: Yes = False, number_format: FormatOpt = None, wait: Wait = DEFAULT_WAIT_S,
 ) -> None:
     """Push do-not-call numbers (columns: phone_number, dnc) into DNC lists."""
     _push("dnc", dnc_list, table, query, duckdb, dataset, destination, postgres_dsn, dry_run, False,
-          batch_size, concurrency, yes, number_format)
+          batch_size, concurrency, yes, number_format, wait)
 

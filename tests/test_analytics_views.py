@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -398,6 +399,11 @@ def test_views_command(duck: Warehouse, tmp_path) -> None:
     assert made.exit_code == 0, made.output
     assert f"created {len(view_statements('x'))} analytics views" in made.output
     assert "Thu hồi nợ" in made.output and "0.0%" in made.output  # the campaign without an answered call
+    missing = runner.invoke(app, ["views", "--duckdb", str(tmp_path / "missing.duckdb")])
+    assert missing.exit_code == 2
+    assert "no DuckDB file at" in missing.output and "run `antbot load` first" in missing.output
+    assert not (tmp_path / "missing.duckdb").exists(), "no file is created for a path that does not exist"
+    duckdb.connect(str(tmp_path / "empty.duckdb")).close()
     empty = runner.invoke(app, ["views", "--duckdb", str(tmp_path / "empty.duckdb")])
     assert empty.exit_code == 2
-    assert "load it first" in empty.output
+    assert "has no table" in empty.output and "load it first" in empty.output

@@ -7,6 +7,7 @@ the dataset (`push_ledger`, `push_rejects`, `push_runs`).
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from antbot_source.errors import PUSH_FAILED, PUSH_NEEDS_CONFIRMATION, PUSH_REJECTED
+from antbot_source.locks import Notify
 from antbot_source.push.apply import Applier
 from antbot_source.push.ledger import Ledger
 from antbot_source.push.normalise import Kind, NumberFormat, parse_phone
@@ -25,6 +27,8 @@ from antbot_source.push.show import show_dialling, show_plan, show_summary
 from antbot_source.settings import DEFAULT_DATASET, DEFAULT_DUCKDB
 
 __all__ = ["PushOptions", "PushResult", "demo_dry_run", "run_push"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -45,6 +49,7 @@ class PushOptions:
     concurrency: int = 4
     yes: bool = False
     number_format: NumberFormat | None = None  # None: the account's dominant form
+    wait_s: float = 60.0  # how long to wait for a load or a reader holding the DuckDB file
 
 
 @dataclass
@@ -64,10 +69,12 @@ def exit_code_for(counts: Counter[str], rejected: int) -> int:
     return PUSH_REJECTED if rejected else 0
 
 
-def run_push(client: Client, opts: PushOptions, console: Console | None = None) -> PushResult:
+def run_push(client: Client, opts: PushOptions, console: Console | None = None,
+             notify: Notify = log.warning) -> PushResult:
     """Plan and (unless a dry run, or stopped for confirmation) apply one push."""
     console = console or Console()
-    wh = Warehouse.open(opts.destination, opts.dataset, opts.duckdb_path, opts.postgres_dsn)
+    wh = Warehouse.open(opts.destination, opts.dataset, opts.duckdb_path, opts.postgres_dsn,
+                        wait_s=opts.wait_s, notify=notify)
     try:
         rows = wh.read_input(opts.table, opts.query)
         ledger = Ledger(wh, opts.kind)

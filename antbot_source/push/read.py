@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -9,7 +10,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from antbot_source.errors import ConfigError
+from antbot_source.locks import Notify, open_duckdb
 from antbot_source.settings import DEFAULT_DUCKDB
+
+log = logging.getLogger(__name__)
 
 Destination = Literal["duckdb", "postgres"]
 
@@ -38,17 +42,17 @@ class Warehouse:
 
     @classmethod
     def open(cls, destination: Destination, dataset: str, duckdb_path: Path | str | None = None,
-             postgres_dsn: str | None = None) -> Warehouse:
-        """Connect to DuckDB (a file) or PostgreSQL (a DSN) and make sure the dataset schema exists."""
+             postgres_dsn: str | None = None, *, wait_s: float = 60.0, notify: Notify = log.warning) -> Warehouse:
+        """Connect to DuckDB (an existing file, waiting at most `wait_s` for a load or a reader holding it)
+        or PostgreSQL (a DSN) and make sure the dataset schema exists."""
         if destination == "duckdb":
-            import duckdb
-
-            conn = duckdb.connect(str(duckdb_path or DEFAULT_DUCKDB))
+            conn = open_duckdb(Path(duckdb_path or DEFAULT_DUCKDB), wait_s=wait_s, notify=notify, must_exist=True)
         else:
             import psycopg2
 
             if not postgres_dsn:
-                raise ValueError("a PostgreSQL destination needs a DSN (--postgres-dsn or dlt credentials)")
+                raise ConfigError("a PostgreSQL destination needs a DSN (--postgres-dsn or "
+                                  "DESTINATION__POSTGRES__CREDENTIALS)")
             conn = psycopg2.connect(postgres_dsn)
             conn.autocommit = True  # each ledger write must be durable before the request it announces
         wh = cls(conn, dataset, destination)
