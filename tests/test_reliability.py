@@ -1,0 +1,440 @@
+"""Production safety, with real processes, real signals and real locks: settings that reach the source,
+one run at a time, readers beside loads, one line and the documented exit code for every bad input."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from antbot_source.sandbox import Habits, run_sandbox
+
+ROOT = Path(__file__).resolve().parent.parent
+ANTBOT = [sys.executable, "-m", "pipelines.cli"]
+README = (ROOT / "README.md").read_text()
+
+
+def _env(sb, **extra: str) -> dict[str, str]:
+    acc = sb.accounts[0]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SOURCES__", "DESTINATION__"))}
+    env.update({"SOURCES__ANTBOT__BASE_URL": sb.base_url, "SOURCES__ANTBOT__USERNAME": acc.username,
+                "SOURCES__ANTBOT__PASSWORD": acc.password, "PYTHONPATH": str(ROOT)})
+    env.update(extra)
+    return env
+
+
+def _antbot(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([*ANTBOT, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=240)
+
+
+def _cdr_ids(db: Path) -> list[int]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        try:
+            return [r[0] for r in con.execute("SELECT id FROM antbot.cdr").fetchall()]
+        except duckdb.CatalogException:  # nothing was loaded
+            return []
+
+
+def _rows(stdout: str, table: str) -> int:
+    """Rows of `table` in a load's summary table (0 when the table is not listed)."""
+    match = re.search(rf"│ {table}\s+│\s+([\d,]+) │", stdout)
+    return int(match.group(1).replace(",", "")) if match else 0
+
+
+def _one_line(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.strip() and "[WARNING]" not in line]
+    assert len(lines) == 1, stderr
+    assert "Traceback" not in stderr
+    return lines[0]
+
+
+# -- 1. every documented setting reaches the source ------------------------------------------------------
+
+def test_start_date_from_the_environment_and_from_config_toml_bounds_the_first_load(sandbox, tmp_path):
+    starts = sorted(datetime.fromisoformat(r["starting_date"]) for r in sandbox.rows("cdr"))
+    start = starts[len(starts) // 2]
+    expected = sum(1 for s in starts if s >= start)
+    assert 0 < expected < len(starts)
+
+    by_env = _antbot("load", "--resources", "cdr", "--duckdb", "env.duckdb", cwd=tmp_path,
+                     env=_env(sandbox, SOURCES__ANTBOT__START_DATE=start.isoformat(),
+                              DLT_DATA_DIR=str(tmp_path / "dlt-env")))
+    assert by_env.returncode == 0, by_env.stderr
+    assert len(_cdr_ids(tmp_path / "env.duckdb")) == expected
+
+    (tmp_path / ".dlt").mkdir()
+    (tmp_path / ".dlt" / "config.toml").write_text(f'[sources.antbot]\nstart_date = "{start.isoformat()}"\n')
+    by_toml = _antbot("load", "--resources", "cdr", "--duckdb", "toml.duckdb", cwd=tmp_path,
+                      env=_env(sandbox, DLT_DATA_DIR=str(tmp_path / "dlt-toml")))
+    assert by_toml.returncode == 0, by_toml.stderr
+    assert len(_cdr_ids(tmp_path / "toml.duckdb")) == expected
+
+
+def _requests(sb, what: str) -> int:
+    return sum(n for key, n in sb.stats()["requests"].items() if what in key)
+
+
+def _load(sb, tmp_path: Path, name: str, *args: str, **settings: str) -> subprocess.CompletedProcess:
+    sb.reset_stats()
+    env = _env(sb, DLT_DATA_DIR=str(tmp_path / f"dlt-{name}"),
+               **{f"SOURCES__ANTBOT__{k.upper()}": v for k, v in settings.items()})
+    return _antbot("load", "--duckdb", f"{name}.duckdb", *args, env=env, cwd=tmp_path)
+
+
+def test_every_setting_in_the_readme_changes_what_the_source_does(start_sandbox, tmp_path):
+    """Walks the README's configuration table: each key, set in the environment, has an effect
+    the server (or the destination) can see."""
+    documented = set(re.findall(r"`SOURCES__ANTBOT__([A-Z_]+)`", README.split("## Configuration")[1]
+                                .split("\n## ")[0]))
+    sb = start_sandbox(seed=5, cdrs=600)
+    checked: set[str] = set()
+
+    def check(key: str, ok: bool, detail: object) -> None:
+        assert ok, f"{key}: {detail}"
+        checked.add(key)
+
+    base = _load(sb, tmp_path, "base", "--resources", "phonebooks,cdr")
+    assert base.returncode == 0, base.stderr
+    base_cdr_gets = _requests(sb, "GET /rest-api/cdr/")
+    check("BASE_URL", _requests(sb, "/rest-api/") > 0, base.stderr)
+    wrong = _load(sb, tmp_path, "user", "--resources", "phonebooks", username="nobody")
+    check("USERNAME", wrong.returncode == 3 and "'nobody'" in wrong.stderr, wrong.stderr)
+    wrong = _load(sb, tmp_path, "pw", "--resources", "phonebooks", password="not-it")
+    check("PASSWORD", wrong.returncode == 3, wrong.stderr)
+    token = __import__("httpx").post(f"{sb.base_url}/get-token/", json={
+        "username": sb.accounts[0].username, "password": sb.accounts[0].password}).json()["access"]
+    env = _env(sb, DLT_DATA_DIR=str(tmp_path / "dlt-token"), SOURCES__ANTBOT__ACCESS_TOKEN=token)
+    del env["SOURCES__ANTBOT__USERNAME"], env["SOURCES__ANTBOT__PASSWORD"]
+    sb.reset_stats()
+    by_token = _antbot("load", "--resources", "phonebooks", "--duckdb", "token.duckdb", env=env, cwd=tmp_path)
+    check("ACCESS_TOKEN", by_token.returncode == 0 and _requests(sb, "get-token/") == 0, by_token.stderr)
+    late = datetime.now(UTC) + timedelta(days=3650)
+    later = _load(sb, tmp_path, "start", "--resources", "cdr", start_date=late.isoformat())
+    check("START_DATE", later.returncode == 0 and _cdr_ids(tmp_path / "start.duckdb") == [], later.stderr)
+    # a second run: the look-back decides how much of the history is read again
+    rereads = {}
+    for hours in ("0", "100000"):
+        assert _load(sb, tmp_path, f"look{hours}", "--resources", "cdr", lookback_hours=hours).returncode == 0
+        rereads[hours] = _rows(_load(sb, tmp_path, f"look{hours}", "--resources", "cdr",
+                                     lookback_hours=hours).stdout, "cdr")
+    check("LOOKBACK_HOURS", rereads == {"0": 0, "100000": 600}, rereads)
+    bad_path = _load(sb, tmp_path, "tp", "--resources", "phonebooks", token_path="no-such-token/")
+    check("TOKEN_PATH", bad_path.returncode == 5 and "no-such-token" in bad_path.stderr, bad_path.stderr)
+    small = _load(sb, tmp_path, "ps", "--resources", "phonebooks,cdr", page_size="10")
+    check("PAGE_SIZE", small.returncode == 0 and _requests(sb, "GET /rest-api/cdr/") > base_cdr_gets * 5,
+          (base_cdr_gets, _requests(sb, "GET /rest-api/cdr/")))
+    slow = start_sandbox(seed=5, cdrs=10, habits=Habits(latency_ms=1500))
+    for attempts in ("1", "3"):
+        slow.reset_stats()
+        timed_out = _load(slow, tmp_path, f"to{attempts}", "--resources", "phonebooks", timeout="0.2",
+                          max_attempts=attempts)
+        assert timed_out.returncode == 4, timed_out.stderr
+        if attempts == "1":
+            check("TIMEOUT", "ReadTimeout" in timed_out.stderr, timed_out.stderr)
+    # a probe's GET is retried on timeouts like every other: 1 + 3 attempts of the token and the probe
+    check("MAX_ATTEMPTS", _requests(slow, "get-token/") == 3, slow.stats())
+    gets, held = {}, {}
+    for rows in ("50", "100000"):
+        result = _load(sb, tmp_path, f"win{rows}", "--resources", "cdr", cdr_window_rows=rows)
+        assert result.returncode == 0, result.stderr
+        gets[rows], held[rows] = _requests(sb, "GET /rest-api/cdr/"), len(_cdr_ids(tmp_path / f"win{rows}.duckdb"))
+    check("CDR_WINDOW_ROWS", gets["50"] > gets["100000"] + 5 and held == {"50": 600, "100000": 600}, (gets, held))
+    runs = _load(sb, tmp_path, "runs", "--resources", "cdr", cdr_run_rows="200")
+    count = re.search(r"\((\d+)\s+run", runs.stdout)
+    check("CDR_RUN_ROWS", runs.returncode == 0 and count is not None and int(count.group(1)) >= 3, runs.stdout)
+    assert documented - checked == set(), "a documented setting has no check here"
+
+
+# -- 2. one run at a time; 3. readers beside loads ---------------------------------------------------------
+
+def test_two_overlapping_first_loads_leave_no_doubled_cdr(start_sandbox, tmp_path):
+    sb = start_sandbox(seed=3, cdrs=4_000, habits=Habits(latency_ms=20))
+    env = _env(sb, DLT_DATA_DIR=str(tmp_path / "dlt"))
+    runs = [subprocess.Popen([*ANTBOT, "load", "--resources", "cdr,contacts", "--wait", "200"], env=env, cwd=tmp_path,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    results = [(run.wait(timeout=240), *run.communicate()) for run in runs]
+    assert [code for code, _, _ in results] == [0, 0], results
+    assert any("waiting up to 200 s for" in err for _, _, err in results), "the second run waited for the first"
+    ids = _cdr_ids(tmp_path / "antbot_data.duckdb")
+    assert len(ids) == len(set(ids)) == sb.truth("demo")["cdr"]["count"]
+
+
+def test_loads_from_two_pipeline_dirs_into_one_file_wait_for_each_other(start_sandbox, tmp_path):
+    sb = start_sandbox(seed=3, cdrs=3_000, habits=Habits(latency_ms=20))
+    runs = [subprocess.Popen([*ANTBOT, "load", "--resources", "cdr", "--wait", "200"], cwd=tmp_path,
+                             env=_env(sb, DLT_DATA_DIR=str(tmp_path / f"dlt{i}")), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True) for i in range(2)]
+    results = [(run.wait(timeout=240), *run.communicate()) for run in runs]
+    assert [code for code, _, _ in results] == [0, 0], results
+    ids = _cdr_ids(tmp_path / "antbot_data.duckdb")
+    assert len(ids) == len(set(ids)) == sb.truth("demo")["cdr"]["count"]
+
+
+HOLD = """
+import sys
+from pathlib import Path
+from antbot_source.locks import exclusive
+with exclusive(Path(sys.argv[1]), what="pipeline", command="a test holder", wait_s=0, notify=print):
+    print("held", flush=True)
+    sys.stdin.readline()
+"""
+
+
+@pytest.fixture
+def holder(tmp_path) -> Iterator:
+    """Start a process holding the pipeline lock of DLT_DATA_DIR=tmp_path/dlt; yields the process."""
+    lock = tmp_path / "dlt" / "pipelines" / "antbot.lock"
+    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(lock)], cwd=ROOT, text=True,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert proc.stdout.readline().strip() == "held"
+    yield proc
+    proc.kill()
+    proc.wait()
+    proc.stdout.close()
+    proc.stdin.close()
+
+
+def test_a_running_load_makes_the_next_one_exit_9_naming_it(sandbox, tmp_path, holder):
+    result = _antbot("load", "--resources", "phonebooks", "--wait", "0", cwd=tmp_path,
+                     env=_env(sandbox, DLT_DATA_DIR=str(tmp_path / "dlt")))
+    assert result.returncode == 9, result.stderr
+    line = _one_line(result.stderr)
+    assert f"process {holder.pid}" in line and "a test holder" in line
+    assert not (tmp_path / "antbot_data.duckdb").exists()
+
+
+def test_a_lock_left_by_a_killed_process_is_taken_over(sandbox, tmp_path, holder):
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    result = _antbot("load", "--resources", "phonebooks", "--wait", "0", cwd=tmp_path,
+                     env=_env(sandbox, DLT_DATA_DIR=str(tmp_path / "dlt")))
+    assert result.returncode == 0, result.stderr
+    assert "taking over pipeline 'antbot'" in result.stderr and f"process {holder.pid}" in result.stderr
+
+
+READER = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+print(con.execute("SELECT count(*) FROM antbot.cdr").fetchall()[0][0], flush=True)
+sys.stdin.readline()
+con.close()
+print("closed", flush=True)
+sys.stdin.readline()
+"""
+
+
+def test_a_load_waits_for_a_reader_and_then_loads_exactly(sandbox, tmp_path):
+    env = _env(sandbox, DLT_DATA_DIR=str(tmp_path / "dlt"))
+    first = _antbot("load", "--resources", "cdr", cwd=tmp_path, env=env)
+    assert first.returncode == 0, first.stderr
+    db = tmp_path / "antbot_data.duckdb"
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(db)], text=True, stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE)
+    try:
+        assert int(reader.stdout.readline()) == sandbox.truth("demo")["cdr"]["count"]
+        sandbox.advance(minutes=30)
+        load = subprocess.Popen([*ANTBOT, "load", "--resources", "cdr", "--wait", "120"], env=env, cwd=tmp_path,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        waiting = load.stderr.readline()
+        assert f"for {db.name}" in waiting and f"held by process {reader.pid}" in waiting, waiting
+        reader.stdin.write("\n")
+        reader.stdin.flush()
+        assert reader.stdout.readline().strip() == "closed"
+        _out, err = load.communicate(timeout=240)
+        assert load.returncode == 0, err
+    finally:
+        reader.kill()
+        reader.wait()
+    ids = _cdr_ids(db)
+    assert len(ids) == len(set(ids)) and set(ids) == sandbox.truth("demo")["cdr"]["ids"]
+
+
+def test_doubled_cdr_ids_from_an_earlier_version_are_repaired_and_reported(sandbox, tmp_path):
+    env = _env(sandbox, DLT_DATA_DIR=str(tmp_path / "dlt"))
+    assert _antbot("load", "--resources", "cdr", cwd=tmp_path, env=env).returncode == 0
+    db = tmp_path / "antbot_data.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("INSERT INTO antbot.cdr SELECT * FROM antbot.cdr ORDER BY id LIMIT 40")
+    assert len(_cdr_ids(db)) == sandbox.truth("demo")["cdr"]["count"] + 40
+    again = _antbot("load", "--resources", "cdr", cwd=tmp_path, env=env)
+    assert again.returncode == 0, again.stderr
+    assert "repaired cdr: deleted 40 rows" in again.stderr
+    ids = _cdr_ids(db)
+    assert len(ids) == len(set(ids)) and set(ids) == sandbox.truth("demo")["cdr"]["ids"]
+
+
+# -- 5. interrupts -------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupted_load_says_so_in_one_line_and_the_next_run_finishes(start_sandbox, tmp_path, signum):
+    sb = start_sandbox(seed=4, cdrs=6_000, habits=Habits(latency_ms=30, fixed_page_size=50))
+    env = _env(sb, DLT_DATA_DIR=str(tmp_path / "dlt"))
+    load = subprocess.Popen([*ANTBOT, "load", "--resources", "cdr,contacts"], env=env, cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    while _requests(sb, "GET /rest-api/cdr/") < 10:  # the walkers are under way (counted at the server)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            load.wait(0.05)  # returns at once if the load ended: then the assertion below says so
+        assert load.poll() is None, load.communicate()
+    load.send_signal(signum)
+    _, err = load.communicate(timeout=120)
+    assert load.returncode == 128 + signum, err
+    assert _one_line(err) == "antbot load interrupted: run again to resume"
+    again = _antbot("load", "--resources", "cdr,contacts", cwd=tmp_path, env=env)
+    assert again.returncode == 0, again.stderr
+    ids = _cdr_ids(tmp_path / "antbot_data.duckdb")
+    assert len(ids) == len(set(ids)) and set(ids) == sb.truth("demo")["cdr"]["ids"]
+
+
+KILL_IN_LOAD = """
+import os, signal, sys
+from antbot_source.pipeline import build_pipeline, build_source
+pipeline = build_pipeline(duckdb_path=sys.argv[1])
+pipeline.extract(build_source(["cdr"]))
+pipeline.normalize()
+os.kill(os.getpid(), signal.SIGKILL)  # killed between normalize and load: the package waits, normalized
+"""
+
+
+def test_the_run_after_a_kill_finishes_the_package_and_counts_its_rows(sandbox, tmp_path):
+    env = _env(sandbox, DLT_DATA_DIR=str(tmp_path / "dlt"))
+    db = tmp_path / "antbot_data.duckdb"
+    killed = subprocess.run([sys.executable, "-c", KILL_IN_LOAD, str(db)], env=env, cwd=tmp_path, timeout=240)
+    assert killed.returncode == -signal.SIGKILL
+    again = _antbot("load", "--resources", "cdr", cwd=tmp_path, env=env)
+    assert again.returncode == 0, again.stderr
+    total = sandbox.truth("demo")["cdr"]["count"]
+    assert f"finished 1 package(s) of an interrupted run first (cdr {total:,};" in again.stderr, again.stderr
+    assert _rows(again.stdout, "cdr") >= total, again.stdout
+    assert sorted(_cdr_ids(db)) == sorted(sandbox.truth("demo")["cdr"]["ids"])
+
+
+# -- 4. every failure in one line with its cause and exit code ----------------------------------------------
+
+class _Odd(BaseHTTPRequestHandler):
+    """A server the connector has never seen: a token, then HTML or JSON of the wrong shape."""
+
+    body = b""
+
+    def _answer(self) -> None:
+        if self.path.rstrip("/").endswith("get-token"):
+            payload, kind = b'{"access": "t"}', "application/json"
+        else:
+            payload, kind = self.body, "text/html" if self.body.startswith(b"<") else "application/json"
+        self.send_response(200)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def bad_input_world(tmp_path_factory) -> Iterator[dict[str, str]]:
+    """One sandbox, two odd servers and a directory with a file that is not DuckDB and an empty DuckDB
+    file, shared by the bad-input cases."""
+    tmp = tmp_path_factory.mktemp("bad")
+    (tmp / "not.duckdb").write_text("hello, not a database\n")
+    duckdb.connect(str(tmp / "empty.duckdb")).close()
+    servers = []
+
+    def start(body: bytes) -> str:
+        handler = type("Handler", (_Odd,), {"body": body})
+        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}/rest-api"
+
+    with run_sandbox(seed=11, cdrs=200) as sb:
+        yield {"tmp": str(tmp), "port": str(_free_port()), "sandbox": sb.base_url,
+               "html": start(b"<html><body>Service unavailable</body></html>"),
+               "shape": start(json.dumps({"count": 1, "results": "nothing here"}).encode()),
+               "username": sb.accounts[0].username, "password": sb.accounts[0].password}
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# (command and options, settings, exit code, a part of the one line); {tmp} is the test's directory
+BAD_INPUTS = [
+    ("load --duckdb {tmp}/no/such/dir/x.duckdb", {}, 2, "directory {tmp}/no/such/dir does not exist"),
+    ("load --duckdb {tmp}/not.duckdb", {}, 2, "is not a DuckDB database file"),
+    ("load --duckdb {tmp}", {}, 2, "is a directory"),
+    ("load --duckdb {tmp}/antbot.duckdb", {}, 2, "share a name"),
+    ("load --destination nosuch", {}, 2, "Destination 'nosuch'"),
+    ("load --destination postgres", {}, 2, "Missing 1 field(s)"),
+    ("load --destination postgres", {"DESTINATION__POSTGRES__CREDENTIALS": "not-a-dsn"}, 2,
+     "cannot parse the configuration value"),
+    ("load --destination postgres", {"DESTINATION__POSTGRES__CREDENTIALS": "postgresql://u:pw@127.0.0.1:{port}/x"},
+     2, "Connection refused"),
+    ("load --resources contacts,nope", {}, 2, "unknown resource(s) nope"),
+    ("load --since yesterday", {}, 2, "--since: not an ISO-8601"),
+    ("load --since 2026-02-01 --until 2026-01-01", {}, 2, "--since must be before --until"),
+    ("load", {"SOURCES__ANTBOT__START_DATE": "last tuesday"}, 2, "start_date: not an ISO-8601"),
+    ("load", {"SOURCES__ANTBOT__TIMEOUT": "abc"}, 2, "`timeout` cannot be coerced"),
+    ("load", {"SOURCES__ANTBOT__LOOKBACK_HOURS": "three"}, 2, "`lookback_hours` cannot be coerced"),
+    ("load", {"SOURCES__ANTBOT__BASE_URL": "127.0.0.1:8000/rest-api"}, 2, "must start with http:// or https://"),
+    ("load", {"SOURCES__ANTBOT__USERNAME": "", "SOURCES__ANTBOT__PASSWORD": ""}, 2, "no AntBot credentials"),
+    ("load", {"SOURCES__ANTBOT__PASSWORD": "Wr0ng-s3cret"}, 3, "refused the credentials"),
+    ("load", {"SOURCES__ANTBOT__BASE_URL": "http://127.0.0.1:{port}/rest-api"}, 4, "cannot reach AntBot"),
+    ("load", {"SOURCES__ANTBOT__BASE_URL": "{sandbox}/no-such-api"}, 5, "HTTP 404"),
+    ("load", {"SOURCES__ANTBOT__BASE_URL": "{html}"}, 5, "not JSON"),
+    ("load", {"SOURCES__ANTBOT__BASE_URL": "{shape}"}, 5, "not a list of objects"),
+    ("push contacts --table t --duckdb {tmp}/missing.duckdb", {}, 2, "no DuckDB file at"),
+    ("push contacts --table t --duckdb {tmp}/not.duckdb", {}, 2, "is not a DuckDB database file"),
+    ("push dnc --table no_such_table --duckdb {tmp}/empty.duckdb", {}, 2, "no_such_table"),
+    ("push dnc --table t --destination postgres --postgres-dsn postgresql://u:pw@127.0.0.1:{port}/x", {}, 2,
+     "Connection refused"),
+    ("views --duckdb {tmp}/missing.duckdb", {}, 2, "no DuckDB file at"),
+    ("views --duckdb {tmp}/not.duckdb", {}, 2, "is not a DuckDB database file"),
+    ("views --duckdb {tmp}/empty.duckdb", {}, 2, "has no table"),
+    ("report --duckdb {tmp}/missing.duckdb", {}, 2, "no DuckDB file at"),
+    ("report --duckdb {tmp}/empty.duckdb --out {tmp}/no/dir/r.html", {}, 2, "directory {tmp}/no/dir does not exist"),
+    ("report --duckdb {tmp}/empty.duckdb --out {tmp}", {}, 2, "is a directory"),
+]
+
+
+@pytest.mark.parametrize(("args", "settings", "code", "part"), BAD_INPUTS,
+                         ids=[f"{a.split()[0]}-{i}" for i, (a, *_rest) in enumerate(BAD_INPUTS)])
+def test_every_bad_input_gives_one_line_its_cause_and_its_exit_code(bad_input_world, args, settings, code, part):
+    world = bad_input_world
+    tmp = Path(world["tmp"])
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SOURCES__", "DESTINATION__"))}
+    env.update({"SOURCES__ANTBOT__BASE_URL": world["sandbox"], "SOURCES__ANTBOT__USERNAME": world["username"],
+                "SOURCES__ANTBOT__PASSWORD": world["password"], "PYTHONPATH": str(ROOT),
+                "DLT_DATA_DIR": str(tmp / "dlt")})
+    env.update({k: v.format(**world) for k, v in settings.items()})
+    result = _antbot(*args.format(**world).split(), env=env, cwd=tmp)
+    line = _one_line(result.stderr)
+    assert result.returncode == code, result.stderr
+    assert part.format(**world) in line
+    for secret in (world["password"], "Wr0ng-s3cret", ":pw@"):
+        assert secret not in result.stderr + result.stdout
+    assert not (tmp / "missing.duckdb").exists() and not (tmp / "no").exists(), "no file for a missing path"
+
+
+def test_the_readme_lists_at_least_25_bad_inputs():
+    section = README.split("## Reliability")[1].split("\n## ")[0]
+    assert len(re.findall(r"^\| `antbot ", section, flags=re.MULTILINE)) >= 25
