@@ -7,7 +7,7 @@ import math
 import random
 import secrets
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,9 +30,44 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
 
 
+class Clock:
+    """The server's clock (monotonic nanoseconds): token lifetimes, the throttle's window and the rate limiter
+    read it. It runs with real time unless frozen, and the admin route can jump it forward; the world's data
+    (CDR dates, `advance`) keeps to the wall clock."""
+
+    def __init__(self) -> None:
+        self.offset_ns = 0  # added to time.monotonic_ns() while running
+        self.frozen_ns: int | None = None  # the time it shows while frozen
+        self.skipped_ns = 0  # every jump forward, for the admin route's answer
+
+    def ns(self) -> int:
+        return self.frozen_ns if self.frozen_ns is not None else time.monotonic_ns() + self.offset_ns
+
+    def seconds(self) -> float:
+        return self.ns() / 1e9
+
+    def skip(self, seconds: float) -> None:
+        if not seconds >= 0:
+            raise ValueError(f"the clock only goes forward, not by {seconds!r} s")
+        step = round(seconds * 1e9)
+        self.skipped_ns += step
+        if self.frozen_ns is not None:
+            self.frozen_ns += step
+        else:
+            self.offset_ns += step
+
+    def freeze(self, frozen: bool) -> None:
+        """Stop the clock where it is (frozen) or let it run on from there."""
+        if frozen and self.frozen_ns is None:
+            self.frozen_ns = self.ns()
+        elif not frozen and self.frozen_ns is not None:
+            self.offset_ns = self.frozen_ns - time.monotonic_ns()
+            self.frozen_ns = None
+
+
 @dataclass
 class ServerState:
-    """What the server remembers between requests: tokens, counters, the rate limiter."""
+    """What the server remembers between requests: tokens, counters, the limiters."""
 
     tokens: dict[str, tuple[str, float]] = field(default_factory=dict)  # token -> (account, issued at)
     token_uses: Counter = field(default_factory=Counter)  # token -> requests it authenticated
@@ -43,6 +78,21 @@ class ServerState:
     bucket: float = 0.0
     bucket_at: float = 0.0
     writes_changed: asyncio.Condition | None = None
+    # the per-user throttle: user -> clock times (ns) of the requests it let through, oldest first
+    history: dict[str, deque[int]] = field(default_factory=dict)
+    # what the stats report beside requests and statuses (reset with them)
+    in_flight: int = 0  # /rest-api/ requests received and not yet answered
+    max_in_flight: int = 0  # the most at once since the last reset
+    delayed: int = 0  # requests held by latency_ms
+    delay_ms: int = 0  # the latency they were held for, summed
+    by_user: dict[str, Counter] = field(default_factory=dict)  # user -> {"requests": n, "throttled": n}
+
+    def reset_stats(self) -> None:
+        self.requests.clear()
+        self.statuses.clear()
+        self.by_user.clear()
+        self.max_in_flight = self.in_flight
+        self.delayed = self.delay_ms = 0
 
 
 class Sandbox:
@@ -54,14 +104,34 @@ class Sandbox:
         self.state = ServerState()
         self.chaos = random.Random(seed)
         self.hung: set[asyncio.Future] = set()
+        self.clock = Clock()
 
     # ---- the guard every /rest-api/ request passes ----
     async def guarded(self, request: Request, key: str, handler: Handler, auth: bool = True) -> Response:
-        h, st = self.world.habits, self.state
+        st = self.state
         st.requests[key] += 1
-        if h.latency_ms:
-            await asyncio.sleep(h.latency_ms / 1000)
-        response = self._throttle()
+        st.in_flight += 1
+        st.max_in_flight = max(st.max_in_flight, st.in_flight)
+        try:
+            return await self._guarded(request, handler, auth)
+        finally:
+            st.in_flight -= 1
+
+    async def _guarded(self, request: Request, handler: Handler, auth: bool) -> Response:
+        h, st = self.world.habits, self.state
+        # who the request is from: the account of its token (valid or not), else the client's address
+        address = f"address:{request.client.host if request.client else 'unknown'}"
+        entry = self.state.tokens.get(_bearer(request)) if auth else None
+        user = st.by_user.setdefault(entry[0] if entry else address, Counter())
+        user["requests"] += 1
+        # a round trip to a far-away service: half of it on the way in, half on the way out (so a write is
+        # applied before its answer leaves); each request waits on its own, none holds up another
+        latency = h.latency_ms
+        if latency:
+            st.delayed += 1
+            st.delay_ms += latency
+            await asyncio.sleep(latency / 2000)
+        response = self._rate_limit()
         if response is None and h.error_rate and self.chaos.random() < h.error_rate:
             status = self.chaos.choice((502, 503))
             response = Response(b"<html><body><h1>%d Bad Gateway</h1></body></html>" % status if status == 502 else
@@ -70,38 +140,59 @@ class Sandbox:
         account = None
         if response is None and auth:
             account, response = self._authenticate(request)
+        if response is None:  # as DRF does: authentication first, then the throttle
+            response = self._throttle_user(account if auth else address)
         if response is None:
             try:
                 response = await handler(request, account or "")
             except ApiProblem as problem:
                 response = json_response(problem.body, problem.status)
+        if latency:
+            await asyncio.sleep((latency - latency / 2) / 1000)
         st.statuses[str(response.status_code)] += 1
+        if response.status_code == 429:
+            user["throttled"] += 1
         return response
 
-    def _throttle(self) -> Response | None:
+    def _rate_limit(self) -> Response | None:
+        """rate_limit_per_s: a token bucket shared by every client (a proxy's limit in front of the app)."""
         rate = self.world.habits.rate_limit_per_s
         if not rate:
             return None
-        st, now = self.state, time.monotonic()
+        st, now = self.state, self.clock.seconds()
         st.bucket = min(rate, st.bucket + (now - st.bucket_at) * rate) if st.bucket_at else rate
         st.bucket_at = now
         if st.bucket < 1:
-            wait = self.world.habits.retry_after_s
-            return json_response({"detail": f"Request was throttled. Expected available in {wait} seconds."}, 429,
-                                 {"Retry-After": str(wait)})
+            return _throttled(self.world.habits.retry_after_s)
         st.bucket -= 1
         return None
 
+    def _throttle_user(self, user: str) -> Response | None:
+        """throttle_requests per throttle_period_s for each user, as DRF's SimpleRateThrottle counts: a history
+        of the times of the requests it let through; refused ones are not recorded."""
+        h = self.world.habits
+        if h.throttle_requests is None:
+            return None
+        now, period = self.clock.ns(), round(h.throttle_period_s * 1e9)
+        history = self.state.history.setdefault(user, deque())
+        while history and history[0] <= now - period:
+            history.popleft()
+        if len(history) >= h.throttle_requests:
+            # the wait until the window frees a slot: until the request that must leave it is period old
+            # (the oldest one, unless throttle_requests was lowered while the history was fuller)
+            leaving = history[len(history) - h.throttle_requests] if h.throttle_requests else now
+            return _throttled(max(1, math.ceil((leaving + period - now) / 1e9)))
+        history.append(now)
+        return None
+
     def _authenticate(self, request: Request) -> tuple[str | None, Response | None]:
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        if not header:
+        if not request.headers.get("authorization", ""):
             return None, self._unauthorized({"detail": "Authentication credentials were not provided."})
-        token = token.strip()
-        entry = self.state.tokens.get(token) if scheme.lower() == "bearer" else None
+        token = _bearer(request)
+        entry = self.state.tokens.get(token)
         h = self.world.habits
         # the lifetime in force now applies, so shortening token_ttl_s expires tokens already handed out
-        if entry is None or entry[1] + h.token_ttl_s <= time.monotonic() or (
+        if entry is None or entry[1] + h.token_ttl_s <= self.clock.seconds() or (
             h.token_uses is not None and self.state.token_uses[token] >= h.token_uses
         ):
             return None, self._unauthorized({"detail": "Given token not valid for any token type",
@@ -124,7 +215,7 @@ class Sandbox:
             if acc is None or not secrets.compare_digest(acc.account.password, str(body["password"])):
                 return json_response({"detail": "No active account found with the given credentials"}, 401)
             token = secrets.token_urlsafe(32)
-            self.state.tokens[token] = (acc.account.username, time.monotonic())
+            self.state.tokens[token] = (acc.account.username, self.clock.seconds())
             key = self.world.habits.token_key
             return json_response({"refresh": secrets.token_urlsafe(32), key: token} if key == "access" else {key: token})
 
@@ -298,9 +389,19 @@ class Sandbox:
     async def a_stats(self, request: Request) -> Any:
         st = self.state
         if request.method == "POST":
-            st.requests.clear()
-            st.statuses.clear()
-        return {"requests": dict(st.requests), "statuses": dict(st.statuses), "writes": st.writes_received}
+            st.reset_stats()
+        return {"requests": dict(st.requests), "statuses": dict(st.statuses), "writes": st.writes_received,
+                "in_flight": st.in_flight, "max_in_flight": st.max_in_flight,
+                "delayed": st.delayed, "delay_ms": st.delay_ms,
+                "throttled": st.statuses["429"],
+                "by_user": {u: {"requests": c["requests"], "throttled": c["throttled"]} for u, c in st.by_user.items()}}
+
+    async def a_clock(self, request: Request) -> Any:
+        body = await _body(request)
+        if "frozen" in body:
+            self.clock.freeze(bool(body["frozen"]))
+        self.clock.skip(float(body.get("skip_s", 0)))
+        return {"frozen": self.clock.frozen_ns is not None, "skipped_s": self.clock.skipped_ns / 1e9}
 
     async def a_wait_writes(self, request: Request) -> Any:
         n, timeout = int(request.query_params["n"]), float(request.query_params.get("timeout", "30"))
@@ -325,8 +426,22 @@ class Sandbox:
             Route("/_sandbox/advance", a(self.a_advance), methods=["POST"]),
             Route("/_sandbox/habits", a(self.a_habits), methods=["GET", "PUT"]),
             Route("/_sandbox/stats", a(self.a_stats), methods=["GET", "POST"]),
+            Route("/_sandbox/clock", a(self.a_clock), methods=["POST"]),
             Route("/_sandbox/wait-writes", a(self.a_wait_writes)),
         ])
+
+
+def _bearer(request: Request) -> str:
+    """The token of an `Authorization: Bearer <token>` header ("" for none or another scheme)."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def _throttled(wait: int) -> Response:
+    """DRF's answer to a throttled request: 429, `Retry-After` in whole seconds."""
+    unit = "second" if wait == 1 else "seconds"
+    return json_response({"detail": f"Request was throttled. Expected available in {wait} {unit}."}, 429,
+                         {"Retry-After": str(wait)})
 
 
 def _page_size(raw: str | None, default: int, maximum: int) -> int:

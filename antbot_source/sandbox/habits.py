@@ -24,19 +24,31 @@ class Habits:
     token_key: str = "access"  # get-token/ answers the token under this key: access, access_token or token
     urls_not_ids: bool = False  # rows carry `url` instead of `id`, relations are absolute URLs (older builds)
     bare_lists: list[str] = field(default_factory=list)  # endpoints answering a bare list of every row
-    # pagination
-    default_page_size: int = 100  # page size when the client sends no page_size
-    max_page_size: int = 1000  # a larger page_size is cut down to this
+    # pagination (DRF's PageNumberPagination; `next` keeps the page_size the client sent, and every page it
+    # leads to is cut down again, so a walk that follows `next` stays at the capped size)
+    default_page_size: int = 100  # page size when the client sends no page_size (or 0, or not a number)
+    max_page_size: int = 1000  # a larger page_size is cut down to this, silently
     fixed_page_size: int | None = None  # when set, page_size is ignored and this size is used
     # writes
     bulk_stop_at_duplicate: bool = True  # bulkcontact/ stops at the first existing number, HTTP 200 error
     post_duplicates: bool = True  # POSTs create duplicates (off: 400 for an existing number)
     cascade_deletes: bool = True  # deletes cascade to dependants (off: only the row itself goes)
     # disruptive, off by default
-    rate_limit_per_s: float | None = None  # above this many /rest-api/ requests a second: 429
-    retry_after_s: int = 1  # the Retry-After header of a 429
+    rate_limit_per_s: float | None = None  # above this many /rest-api/ requests a second, from all clients: 429
+    retry_after_s: int = 1  # the Retry-After header of a rate_limit_per_s 429
+    # the per-user throttle of DRF's UserRateThrottle: a sliding window of throttle_requests requests per
+    # throttle_period_s seconds for each user. A request is refused (429, `Retry-After` the whole seconds,
+    # rounded up and at least 1, until the window frees a slot) when that user's requests let through in the
+    # last throttle_period_s seconds already number throttle_requests; refused requests do not count. The
+    # user is the account of the bearer token, judged after authentication (a 401 uses no budget);
+    # get-token/ is anonymous, as in DRF, so logins count for the client's address, apart from any account.
+    # The window reads the server's clock (sb.freeze_clock / sb.skip_clock).
+    throttle_requests: int | None = None  # N: requests per window for each user (None: no throttle)
+    throttle_period_s: float = 60.0  # S: the window's length in seconds (DRF's "N/min" is 60)
     error_rate: float = 0.0  # share of /rest-api/ requests answered 502 or 503 (nothing applied)
-    latency_ms: int = 0  # every /rest-api/ answer is delayed by this much
+    # every /rest-api/ request takes this long more, as a round trip far away does: half before the server
+    # handles it, half before the answer leaves; requests wait at once, none holds up another
+    latency_ms: int = 0
     late_cdrs_per_page: int = 0  # each served CDR page inserts N CDRs 5-60 min behind the newest served
     live_inserts_per_page: int = 0  # each served CDR page inserts N CDRs (new ones and some with old dates)
     token_ttl_s: float = 86_400.0  # lifetime of a token from get-token/

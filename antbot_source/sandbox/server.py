@@ -90,11 +90,31 @@ class SandboxHandle:
         return Habits(**self._call("GET", "/_sandbox/habits"))
 
     def stats(self) -> dict[str, Any]:
-        """{"requests": {"GET /rest-api/cdr/": n, ...}, "statuses": {"200": n, ...}, "writes": n}."""
+        """What the server saw of /rest-api/ since the last reset_stats():
+
+        {"requests": {"GET /rest-api/cdr/": n, ...}, "statuses": {"200": n, ...},
+         "writes": n (create POSTs handled since the start, for wait_for_writes),
+         "in_flight": n (received, not yet answered), "max_in_flight": n (the most at once),
+         "delayed": n (requests held by latency_ms), "delay_ms": n (what they were held for, summed),
+         "throttled": n (429 answers, either limiter),
+         "by_user": {"demo": {"requests": n, "throttled": n}, "address:127.0.0.1": {...}, ...}}
+
+        A user is the account of the request's token, else the client's address (get-token/, no token).
+        """
         return self._call("GET", "/_sandbox/stats")
 
     def reset_stats(self) -> None:
+        """Start the counts of stats() again (max_in_flight from the requests in flight now; not writes)."""
         self._call("POST", "/_sandbox/stats")
+
+    def freeze_clock(self, frozen: bool = True) -> dict[str, Any]:
+        """Stop the server's clock (token lifetimes, the throttle's window, the rate limiter) where it is, or
+        let it run on from there; skip_clock() still moves it. The world's data keeps to the wall clock."""
+        return self._call("POST", "/_sandbox/clock", json={"frozen": frozen})
+
+    def skip_clock(self, seconds: float) -> dict[str, Any]:
+        """Jump the server's clock forward: tokens age and throttle windows pass without waiting."""
+        return self._call("POST", "/_sandbox/clock", json={"skip_s": seconds})
 
     def wait_for_writes(self, n: int, timeout: float = 30.0) -> int:
         """Block until the server has handled n create POSTs (contact/, bulkcontact/, dnc-contact/)."""
