@@ -245,7 +245,7 @@ def test_a_load_waits_for_a_reader_and_then_loads_exactly(sandbox, tmp_path):
                               stdout=subprocess.PIPE)
     try:
         assert int(reader.stdout.readline()) == sandbox.truth("demo")["cdr"]["count"]
-        sandbox.advance(minutes=30)
+        sandbox.advance(new_cdrs=50)
         load = subprocess.Popen([*ANTBOT, "load", "--resources", "cdr", "--wait", "120"], env=env, cwd=tmp_path,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         waiting = load.stderr.readline()
