@@ -7,7 +7,7 @@ import socket
 from pathlib import Path
 
 import duckdb
-from conftest import use_sandbox
+from support import use_sandbox
 from typer.testing import CliRunner
 
 from antbot_source.settings import DEFAULT_DUCKDB

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import duckdb
 import nbformat
-from conftest import use_sandbox
 from nbclient import NotebookClient
+from support import use_sandbox
 from typer.testing import CliRunner
 
 from pipelines.cli import app

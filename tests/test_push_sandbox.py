@@ -7,31 +7,14 @@ from collections import Counter
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 import pytest
-from conftest import use_sandbox
+from support import DB, connect, fresh_numbers, new_phonebook, use_sandbox, write_table
 from typer.testing import CliRunner
 
-from antbot_source.client import AntBotClient, ClientConfig
 from antbot_source.errors import PUSH_NEEDS_CONFIRMATION, PUSH_REJECTED
 from antbot_source.push import PushOptions, run_push
 from antbot_source.push.normalise import number_key
 from pipelines.push_cmd import push_app
-
-DB = "push.duckdb"
-
-
-def connect(sb) -> AntBotClient:
-    acc = sb.accounts[0]
-    return ClientConfig(sb.base_url, acc.username, acc.password).connect()
-
-
-def write_table(name: str, rows: list[dict], path: str = DB, dataset: str = "antbot") -> None:
-    """A table in the DuckDB file, as a warehouse would hold it."""
-    data = pa.Table.from_pylist(rows)  # noqa: F841 - read by DuckDB by name
-    with duckdb.connect(path) as conn:
-        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {dataset}")
-        conn.execute(f"CREATE OR REPLACE TABLE {dataset}.{name} AS SELECT * FROM data")
 
 
 def numbers_in(sb, table: str, target_field: str, target: int, number_field: str) -> list[str]:
@@ -39,23 +22,10 @@ def numbers_in(sb, table: str, target_field: str, target: int, number_field: str
     return [r[number_field] for r in sb.rows(table) if r[target_field] == target]
 
 
-def new_phonebook(client: AntBotClient, name: str) -> int:
-    return int(client.request("POST", "phonebook/", json={"name": name})["id"])
-
-
-def new_dnc_list(client: AntBotClient, name: str) -> int:
-    return int(client.request("POST", "dnc-list/", json={"name": name})["id"])
-
-
 def writes(sb) -> Counter[str]:
     """Write requests the sandbox received since the last reset, by endpoint."""
     return Counter({k: v for k, v in sb.stats()["requests"].items()
                     if not k.startswith("GET") and "get-token" not in k})
-
-
-def fresh_numbers(n: int, start: int = 0) -> list[str]:
-    """Valid Vietnamese mobile numbers the sandbox world does not use (prefix 0399)."""
-    return [f"0399{start + i:06d}" for i in range(n)]
 
 
 def test_plan_compares_normalised_numbers_in_any_form_and_sends_nothing_on_dry_run(sandbox):

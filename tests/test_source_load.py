@@ -8,7 +8,7 @@ from pathlib import Path
 import dlt
 import orjson
 import pytest
-from antbot_checks import assert_equals_truth, load_account, snapshot
+from support import assert_equals_truth, load_account, snapshot
 
 from antbot_source import ClientConfig
 from antbot_source.pipeline import build_pipeline
