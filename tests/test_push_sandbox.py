@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -124,10 +125,20 @@ def test_a_push_into_a_started_campaigns_phonebook_stops_without_yes(sandbox, mo
                               {"contact": "0399000002", "phonebook": book, "status": 0}])
     use_sandbox(monkeypatch, sandbox)
     runner = CliRunner()
+    held_before = sorted(numbers_in(sandbox, "contacts", "phonebook", book, "contact"))
+    sandbox.reset_stats()
     stopped = runner.invoke(push_app, ["contacts", "--table", "call_list", "--duckdb", DB])
     assert stopped.exit_code == PUSH_NEEDS_CONFIRMATION, stopped.output
-    assert str(camp["id"]) in stopped.output and "--yes" in stopped.output
-    assert not numbers_in(sandbox, "contacts", "phonebook", book, "contact").count("0399000001")
+    # the started campaign is a row of the table shown (its id the first cell), and the way on is named
+    assert re.search(rf"^│ {camp['id']} +│", stopped.output, re.MULTILINE), stopped.output
+    assert "--yes" in stopped.output, stopped.output
+    # the stop came after reading the campaigns, and before any write: nothing sent, nothing changed
+    stats = sandbox.stats()
+    assert stats["requests"].get("GET /rest-api/campaigns/", 0) >= 1, stats
+    assert writes(sandbox) == Counter() and stats["writes"] == 0, stats
+    held = sorted(numbers_in(sandbox, "contacts", "phonebook", book, "contact"))
+    assert held == held_before
+    assert not {"+84399000001", "+84399000002"} & {number_key(n) for n in held}  # in any form
     sent = runner.invoke(push_app, ["contacts", "--table", "call_list", "--duckdb", DB, "--yes"])
     assert sent.exit_code == 0, sent.output
     held = [number_key(n) for n in numbers_in(sandbox, "contacts", "phonebook", book, "contact")]
