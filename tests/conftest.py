@@ -39,14 +39,6 @@ def sandbox(start_sandbox) -> SandboxHandle:
     return start_sandbox(seed=11, cdrs=1_500)
 
 
-def use_sandbox(monkeypatch, sb: SandboxHandle, account: int = 0, password: str | None = None) -> None:
-    """Point the `antbot` configuration (SOURCES__ANTBOT__*) at a sandbox account."""
-    acc = sb.accounts[account]
-    monkeypatch.setenv("SOURCES__ANTBOT__BASE_URL", sb.base_url)
-    monkeypatch.setenv("SOURCES__ANTBOT__USERNAME", acc.username)
-    monkeypatch.setenv("SOURCES__ANTBOT__PASSWORD", password if password is not None else acc.password)
-
-
 def postgres_reachable() -> bool:
     with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", 5432), timeout=1):
         return True

@@ -14,7 +14,7 @@ from typing import Any
 import dlt
 import psutil
 import pytest
-from antbot_checks import assert_equals_truth, destination_keys, snapshot
+from support import assert_equals_truth, destination_keys, snapshot
 
 from antbot_source.cdr import CdrTuning, read_windows
 from antbot_source.cdr_windows import RunPlan, Window

@@ -7,7 +7,7 @@ import socket
 from pathlib import Path
 
 import duckdb
-from conftest import use_sandbox
+from support import use_sandbox
 from typer.testing import CliRunner
 
 from antbot_source.settings import DEFAULT_DUCKDB
@@ -81,7 +81,26 @@ def test_api_error_exits_5(sandbox, monkeypatch):
     assert "HTTP 404" in result.output
 
 
+def _lines(output: str) -> list[str]:
+    return [line for line in output.splitlines() if line.strip()]
+
+
 def test_unknown_resource_and_missing_credentials_exit_2(monkeypatch):
-    assert _run("--resources", "contacts,nope").exit_code == 2
-    result = _run("--resources", "contacts")
-    assert result.exit_code == 2 and "credentials" in result.output
+    # with credentials set (to a host nobody listens on): only the resource name is wrong, and no
+    # request is tried (that would exit 4, cannot reach)
+    monkeypatch.setenv("SOURCES__ANTBOT__BASE_URL", f"http://127.0.0.1:{_free_port()}/rest-api")
+    monkeypatch.setenv("SOURCES__ANTBOT__USERNAME", "demo")
+    monkeypatch.setenv("SOURCES__ANTBOT__PASSWORD", "demo-pass")
+    unknown = _run("--resources", "contacts,nope")
+    assert unknown.exit_code == 2, unknown.output
+    lines = _lines(unknown.output)
+    assert len(lines) == 1 and "unknown resource(s) nope;" in lines[0], unknown.output
+    assert "known: cdr, subscribers," in lines[0] and "credentials" not in lines[0], unknown.output
+
+    monkeypatch.delenv("SOURCES__ANTBOT__USERNAME")
+    monkeypatch.delenv("SOURCES__ANTBOT__PASSWORD")
+    missing = _run("--resources", "contacts")
+    assert missing.exit_code == 2, missing.output
+    lines = _lines(missing.output)
+    assert len(lines) == 1 and "no AntBot credentials" in lines[0], missing.output
+    assert "SOURCES__ANTBOT__PASSWORD" in lines[0] and "unknown resource" not in lines[0], missing.output

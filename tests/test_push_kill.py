@@ -8,8 +8,7 @@ import sys
 from collections import Counter
 
 import pytest
-from conftest import use_sandbox
-from test_push_sandbox import DB, connect, fresh_numbers, new_dnc_list, new_phonebook, write_table
+from support import DB, connect, fresh_numbers, new_dnc_list, new_phonebook, use_sandbox, write_table
 
 from antbot_source.push import PushOptions, run_push
 from antbot_source.push.normalise import number_key

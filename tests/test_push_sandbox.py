@@ -3,35 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 import pytest
-from conftest import use_sandbox
+from support import DB, connect, fresh_numbers, new_phonebook, use_sandbox, write_table
 from typer.testing import CliRunner
 
-from antbot_source.client import AntBotClient, ClientConfig
 from antbot_source.errors import PUSH_NEEDS_CONFIRMATION, PUSH_REJECTED
 from antbot_source.push import PushOptions, run_push
 from antbot_source.push.normalise import number_key
 from pipelines.push_cmd import push_app
-
-DB = "push.duckdb"
-
-
-def connect(sb) -> AntBotClient:
-    acc = sb.accounts[0]
-    return ClientConfig(sb.base_url, acc.username, acc.password).connect()
-
-
-def write_table(name: str, rows: list[dict], path: str = DB, dataset: str = "antbot") -> None:
-    """A table in the DuckDB file, as a warehouse would hold it."""
-    data = pa.Table.from_pylist(rows)  # noqa: F841 - read by DuckDB by name
-    with duckdb.connect(path) as conn:
-        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {dataset}")
-        conn.execute(f"CREATE OR REPLACE TABLE {dataset}.{name} AS SELECT * FROM data")
 
 
 def numbers_in(sb, table: str, target_field: str, target: int, number_field: str) -> list[str]:
@@ -39,23 +23,10 @@ def numbers_in(sb, table: str, target_field: str, target: int, number_field: str
     return [r[number_field] for r in sb.rows(table) if r[target_field] == target]
 
 
-def new_phonebook(client: AntBotClient, name: str) -> int:
-    return int(client.request("POST", "phonebook/", json={"name": name})["id"])
-
-
-def new_dnc_list(client: AntBotClient, name: str) -> int:
-    return int(client.request("POST", "dnc-list/", json={"name": name})["id"])
-
-
 def writes(sb) -> Counter[str]:
     """Write requests the sandbox received since the last reset, by endpoint."""
     return Counter({k: v for k, v in sb.stats()["requests"].items()
                     if not k.startswith("GET") and "get-token" not in k})
-
-
-def fresh_numbers(n: int, start: int = 0) -> list[str]:
-    """Valid Vietnamese mobile numbers the sandbox world does not use (prefix 0399)."""
-    return [f"0399{start + i:06d}" for i in range(n)]
 
 
 def test_plan_compares_normalised_numbers_in_any_form_and_sends_nothing_on_dry_run(sandbox):
@@ -154,10 +125,20 @@ def test_a_push_into_a_started_campaigns_phonebook_stops_without_yes(sandbox, mo
                               {"contact": "0399000002", "phonebook": book, "status": 0}])
     use_sandbox(monkeypatch, sandbox)
     runner = CliRunner()
+    held_before = sorted(numbers_in(sandbox, "contacts", "phonebook", book, "contact"))
+    sandbox.reset_stats()
     stopped = runner.invoke(push_app, ["contacts", "--table", "call_list", "--duckdb", DB])
     assert stopped.exit_code == PUSH_NEEDS_CONFIRMATION, stopped.output
-    assert str(camp["id"]) in stopped.output and "--yes" in stopped.output
-    assert not numbers_in(sandbox, "contacts", "phonebook", book, "contact").count("0399000001")
+    # the started campaign is a row of the table shown (its id the first cell), and the way on is named
+    assert re.search(rf"^│ {camp['id']} +│", stopped.output, re.MULTILINE), stopped.output
+    assert "--yes" in stopped.output, stopped.output
+    # the stop came after reading the campaigns, and before any write: nothing sent, nothing changed
+    stats = sandbox.stats()
+    assert stats["requests"].get("GET /rest-api/campaigns/", 0) >= 1, stats
+    assert writes(sandbox) == Counter() and stats["writes"] == 0, stats
+    held = sorted(numbers_in(sandbox, "contacts", "phonebook", book, "contact"))
+    assert held == held_before
+    assert not {"+84399000001", "+84399000002"} & {number_key(n) for n in held}  # in any form
     sent = runner.invoke(push_app, ["contacts", "--table", "call_list", "--duckdb", DB, "--yes"])
     assert sent.exit_code == 0, sent.output
     held = [number_key(n) for n in numbers_in(sandbox, "contacts", "phonebook", book, "contact")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from test_push_sandbox import DB, connect, fresh_numbers, new_phonebook, write_table
+from support import DB, connect, fresh_numbers, new_phonebook, write_table
 
 from antbot_source.push import PushOptions, run_push
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import use_sandbox
 from matplotlib import image
+from support import use_sandbox
 from typer.testing import CliRunner
 
 from pipelines.cli import app

@@ -6,40 +6,15 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
 
 import httpx
 import pytest
+from support import login, walk
 
 from antbot_source.sandbox import Habits, SandboxHandle, run_sandbox
 
 VN = "+07:00"
-
-
-@contextmanager
-def login(sb: SandboxHandle, account: int = 0) -> Iterator[httpx.Client]:
-    """An httpx client with a bearer token of the account."""
-    acc = sb.accounts[account]
-    with httpx.Client(base_url=sb.base_url + "/", timeout=30) as client:
-        r = client.post("get-token/", json={"username": acc.username, "password": acc.password})
-        r.raise_for_status()
-        client.headers["Authorization"] = f"Bearer {r.json()['access']}"
-        yield client
-
-
-def walk(client: httpx.Client, path: str, **params) -> list[dict]:
-    """Every row of a list, following `next`."""
-    rows: list[dict] = []
-    url: str | None = path
-    first = True
-    while url:
-        r = client.get(url, params=params if first else None)
-        r.raise_for_status()
-        body = r.json()
-        rows += body["results"]
-        url, first = body["next"], False
-    return rows
 
 
 @pytest.fixture(scope="module")

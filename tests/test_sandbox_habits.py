@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from test_sandbox_api import login, walk
+from support import login, walk
 
 from antbot_source.sandbox import Habits
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from test_sandbox_api import login
+from support import login
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from antbot_checks import assert_equals_truth, destination_keys, load_account
+from support import assert_equals_truth, destination_keys, load_account
 
 
 def test_another_accounts_rows_never_appear(sandbox):

@@ -8,7 +8,7 @@ from pathlib import Path
 import dlt
 import orjson
 import pytest
-from antbot_checks import assert_equals_truth, load_account, snapshot
+from support import assert_equals_truth, destination_keys, destination_loads, load_account, snapshot
 
 from antbot_source import ClientConfig
 from antbot_source.pipeline import build_pipeline
@@ -37,9 +37,15 @@ def test_first_load_equals_truth_and_a_second_load_changes_nothing(sandbox):
     assert summary.rows["cdr"] == truth["cdr"]["count"]
 
     before = snapshot(pipeline)
-    load_account(sandbox, pipeline=pipeline)
+    _, again = load_account(sandbox, pipeline=pipeline)
     assert snapshot(pipeline) == before
-    assert list(Path(pipeline.working_dir).glob("load/loaded/*")), "two packages were loaded"
+    # each load ran and loaded its own packages: one per run, none shared, each completed at the destination
+    first, second = summary.load_ids, again.load_ids
+    assert len(first) == summary.runs >= 1 and len(second) == again.runs >= 1, (first, second)
+    assert not set(first) & set(second), "the second load loaded new packages"
+    loaded = sorted(path.name for path in Path(pipeline.working_dir).glob("load/loaded/*"))
+    assert loaded == sorted([*first, *second]), "the packages of both loads, and nothing else, were loaded"
+    assert destination_loads(pipeline) == dict.fromkeys([*first, *second], 0)
     assert not list(Path(pipeline.working_dir).glob("load/loaded/*/completed_jobs/*")), \
         "the loaded files are not kept (a copy of every row ever loaded)"
 
@@ -53,18 +59,36 @@ def test_loaded_files_are_kept_when_configured_so(sandbox, tmp_path, monkeypatch
 
 def test_after_time_passes_the_destination_equals_truth_again(sandbox):
     pipeline, _ = load_account(sandbox)
+    held = destination_keys(pipeline, ("cdr", "contacts"))
+    status_before = _held(pipeline, "subscribers", "status")
+    email_before = _held(pipeline, "contacts", "email")
     changed = sandbox.advance(new_cdrs=50, late_cdrs=10, subscriber_changes=30,
                               new_contacts=5, edited_contacts=5, deleted_contacts=3)
-    assert changed
+    # time passed as asked, and the destination is behind the API until the next load
+    asked = {"new_cdr_ids": 50, "late_cdr_ids": 10, "new_contact_ids": 5, "edited_contact_ids": 5,
+             "deleted_contact_ids": 3}
+    assert {k: len(changed[k]) for k in asked} == asked
+    assert not set(changed["new_cdr_ids"] + changed["late_cdr_ids"]) & held["cdr"]["ids"]
+    assert not set(changed["new_contact_ids"]) & held["contacts"]["ids"]
+    assert set(changed["deleted_contact_ids"]) <= held["contacts"]["ids"]
+    api_status = {i: r["status"] for i, r in _api_rows(sandbox, "subscriber-list/").items()}
+    moved = {i for i, status in api_status.items() if i in status_before and status_before[i] != status}
+    assert moved, "some subscribers the first load holds changed status"
+
     load_account(sandbox, pipeline=pipeline)
     assert_equals_truth(pipeline, sandbox.truth("demo"))
 
-    # edits reach the destination, not only keys: subscriber statuses and contact numbers
-    api_subscribers = _api_rows(sandbox, "subscriber-list/")
-    held_status = _held(pipeline, "subscribers", "status")
-    assert {i: r["status"] for i, r in api_subscribers.items()} == held_status
+    # edits reach the destination, not only keys: subscriber statuses, contact numbers and edited emails
+    assert _held(pipeline, "subscribers", "status") == api_status
     api_contacts = _api_rows(sandbox, "contact/")
     assert {i: r["contact"] for i, r in api_contacts.items()} == _held(pipeline, "contacts", "contact")
+    edited = changed["edited_contact_ids"]  # may include contacts created by this same advance
+    api_email = {i: api_contacts[i]["email"] for i in edited}
+    edited_held = [i for i in edited if i in email_before]
+    assert edited_held and all(api_email[i] != email_before[i] for i in edited_held), \
+        "the edits changed the emails the first load holds"
+    held_email = _held(pipeline, "contacts", "email")
+    assert {i: held_email[i] for i in edited} == api_email
 
 
 def test_closed_campaigns_are_not_read_again(sandbox):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from antbot_checks import assert_equals_truth, load_account, snapshot
+from support import assert_equals_truth, load_account, snapshot
 
 from antbot_source.pipeline import build_pipeline, loader_file_format
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from antbot_checks import assert_equals_truth, load_account, snapshot
+from support import assert_equals_truth, load_account, snapshot
 
 from antbot_source.pipeline import build_pipeline
 from antbot_source.sandbox import Habits

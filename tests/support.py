@@ -1,0 +1,159 @@
+"""Helpers shared by the test files (fixtures live in conftest.py): the one module tests import from.
+
+- sandbox configuration and HTTP: `use_sandbox`, `login`, `walk`;
+- loads and what the destination holds: `load_account`, `destination_keys`, `destination_loads`,
+  `assert_equals_truth`, `snapshot`;
+- push inputs and targets: `DB`, `connect`, `write_table`, `new_phonebook`, `new_dnc_list`, `fresh_numbers`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import dlt
+import duckdb
+import httpx
+import orjson
+import pyarrow as pa
+
+from antbot_source import TABLE_NAMES
+from antbot_source.client import AntBotClient, ClientConfig
+from antbot_source.pipeline import LoadSummary, build_pipeline, run_load
+from antbot_source.sandbox import SandboxHandle
+from antbot_source.settings import DEFAULT_DUCKDB
+
+# --- the sandbox: configuration and plain HTTP ---
+
+
+def use_sandbox(monkeypatch, sb: SandboxHandle, account: int = 0, password: str | None = None) -> None:
+    """Point the `antbot` configuration (SOURCES__ANTBOT__*) at a sandbox account."""
+    acc = sb.accounts[account]
+    monkeypatch.setenv("SOURCES__ANTBOT__BASE_URL", sb.base_url)
+    monkeypatch.setenv("SOURCES__ANTBOT__USERNAME", acc.username)
+    monkeypatch.setenv("SOURCES__ANTBOT__PASSWORD", password if password is not None else acc.password)
+
+
+@contextmanager
+def login(sb: SandboxHandle, account: int = 0) -> Iterator[httpx.Client]:
+    """An httpx client with a bearer token of the account."""
+    acc = sb.accounts[account]
+    with httpx.Client(base_url=sb.base_url + "/", timeout=30) as client:
+        r = client.post("get-token/", json={"username": acc.username, "password": acc.password})
+        r.raise_for_status()
+        client.headers["Authorization"] = f"Bearer {r.json()['access']}"
+        yield client
+
+
+def walk(client: httpx.Client, path: str, **params) -> list[dict]:
+    """Every row of a list, following `next`."""
+    rows: list[dict] = []
+    url: str | None = path
+    first = True
+    while url:
+        r = client.get(url, params=params if first else None)
+        r.raise_for_status()
+        body = r.json()
+        rows += body["results"]
+        url, first = body["next"], False
+    return rows
+
+
+# --- loads, and what the destination holds ---
+
+
+def load_account(sb: Any, duckdb_path: Path | str | None = None, *, account: int = 0,
+                 pipeline: dlt.Pipeline | None = None, **source_args: Any) -> tuple[dlt.Pipeline, LoadSummary]:
+    """Load every table of a sandbox account (credentials passed as arguments) and return the pipeline."""
+    acc = sb.accounts[account]
+    pipeline = pipeline or build_pipeline(duckdb_path=duckdb_path or DEFAULT_DUCKDB)
+    summary = run_load(pipeline, base_url=sb.base_url, username=acc.username, password=acc.password,
+                       **source_args)
+    return pipeline, summary
+
+
+def destination_keys(pipeline: dlt.Pipeline, tables: tuple[str, ...] = TABLE_NAMES) -> dict[str, dict[str, Any]]:
+    """{table: {"count": rows, "ids": set of ids}} as the destination holds them."""
+    out = {}
+    with pipeline.sql_client() as client:
+        for table in tables:
+            rows = client.execute_sql(f"SELECT id FROM {client.make_qualified_table_name(table)}")
+            out[table] = {"count": len(rows), "ids": {r[0] for r in rows}}
+    return out
+
+
+def destination_loads(pipeline: dlt.Pipeline) -> dict[str, int]:
+    """{load id: status} of every load the destination recorded in dlt's `_dlt_loads` (0: completed)."""
+    with pipeline.sql_client() as client:
+        rows = client.execute_sql(f"SELECT load_id, status FROM {client.make_qualified_table_name('_dlt_loads')}")
+    return {load_id: status for load_id, status in rows}
+
+
+def assert_equals_truth(pipeline: dlt.Pipeline, truth: dict[str, dict[str, Any]]) -> None:
+    """Every table of `truth` has exactly its count and key set at the destination, and no duplicates."""
+    held = destination_keys(pipeline, tuple(truth))
+    for table, expected in truth.items():
+        got = held[table]
+        assert got["count"] == len(got["ids"]), f"{table}: duplicate ids at the destination"
+        assert got["ids"] == set(expected["ids"]), (
+            f"{table}: missing {sorted(set(expected['ids']) - got['ids'])[:10]}, "
+            f"extra {sorted(got['ids'] - set(expected['ids']))[:10]}"
+        )
+        assert got["count"] == expected["count"], table
+
+
+def _comparable(value: Any) -> Any:
+    """JSON as Python objects: DuckDB returns JSON columns as text, psycopg2 as parsed objects."""
+    if isinstance(value, str) and value[:1] in "{[":
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return value
+    return value
+
+
+def snapshot(pipeline: dlt.Pipeline, tables: tuple[str, ...] = TABLE_NAMES) -> dict[str, list[tuple]]:
+    """Every data column (not dlt's bookkeeping ones) of every row, ordered by id, per table."""
+    out = {}
+    with pipeline.sql_client() as client:
+        for table in tables:
+            name = client.make_qualified_table_name(table)
+            with client.execute_query(f"SELECT * FROM {name} ORDER BY id") as cur:
+                cols = [d[0] for d in cur.description]
+                keep = [i for i, c in enumerate(cols) if not c.startswith("_dlt")]
+                out[table] = [tuple(_comparable(row[i]) for i in keep) for row in cur.fetchall()]
+    return out
+
+
+# --- push: input tables and targets ---
+
+DB = "push.duckdb"
+
+
+def connect(sb: SandboxHandle) -> AntBotClient:
+    """A connector client logged in as the sandbox's first account."""
+    acc = sb.accounts[0]
+    return ClientConfig(sb.base_url, acc.username, acc.password).connect()
+
+
+def write_table(name: str, rows: list[dict], path: str = DB, dataset: str = "antbot") -> None:
+    """A table in the DuckDB file, as a warehouse would hold it."""
+    data = pa.Table.from_pylist(rows)  # noqa: F841 - read by DuckDB by name
+    with duckdb.connect(path) as conn:
+        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {dataset}")
+        conn.execute(f"CREATE OR REPLACE TABLE {dataset}.{name} AS SELECT * FROM data")
+
+
+def new_phonebook(client: AntBotClient, name: str) -> int:
+    return int(client.request("POST", "phonebook/", json={"name": name})["id"])
+
+
+def new_dnc_list(client: AntBotClient, name: str) -> int:
+    return int(client.request("POST", "dnc-list/", json={"name": name})["id"])
+
+
+def fresh_numbers(n: int, start: int = 0) -> list[str]:
+    """Valid Vietnamese mobile numbers the sandbox world does not use (prefix 0399)."""
+    return [f"0399{start + i:06d}" for i in range(n)]
