@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from filelock import FileLock, Timeout
-from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_fixed
+from tenacity import RetryError, Retrying, retry_if_exception, retry_if_result, stop_after_delay, wait_fixed
 
 from antbot_source.errors import BusyError, ConfigError
 
@@ -144,17 +144,15 @@ def open_duckdb(path: Path, *, wait_s: float, notify: Notify, read_only: bool = 
             notify(f"waiting up to {wait_s:g} s for {path}, held by {holder}")
         return holder is not None
 
+    retrying = Retrying(retry=retry_if_exception(locked), stop=stop_after_delay(wait_s), wait=wait_fixed(POLL_S),
+                        reraise=True)
     try:
-        for attempt in Retrying(retry=retry_if_exception(locked), stop=stop_after_delay(wait_s),
-                                wait=wait_fixed(POLL_S), reraise=True):
-            with attempt:
-                return duckdb.connect(str(path), read_only=read_only)
+        return retrying(duckdb.connect, str(path), read_only=read_only)
     except duckdb.IOException as exc:
         holder = _held_by(exc)
         if holder:
             raise BusyError(f"{path} is still held by {holder} after {wait_s:g} s") from None
         raise ConfigError(f"DuckDB file {path}: {str(exc).splitlines()[0]}") from None
-    raise AssertionError("unreachable")  # Retrying either returns or raises
 
 
 @contextmanager
@@ -185,12 +183,10 @@ def postgres_advisory_lock(dsn: str, key: str, *, what: str, wait_s: float, noti
             if wait_s <= 0:
                 raise BusyError(f"{what} is in use by {holder()}: not waiting (--wait 0)")
             notify(f"waiting up to {wait_s:g} s for {what}, held by {holder()}")
+            retrying = Retrying(retry=retry_if_result(lambda taken: not taken), stop=stop_after_delay(wait_s),
+                                wait=wait_fixed(1.0))
             try:
-                for attempt in Retrying(retry=retry_if_exception(lambda e: isinstance(e, Timeout)),
-                                        stop=stop_after_delay(wait_s), wait=wait_fixed(1.0), reraise=True):
-                    with attempt:
-                        if not take():
-                            raise Timeout(what)
-            except Timeout:
+                retrying(take)
+            except RetryError:
                 raise BusyError(f"{what} is still held by {holder()} after {wait_s:g} s") from None
         yield

@@ -10,6 +10,7 @@ guards themselves (tests, benchmarks).
 
 from __future__ import annotations
 
+import inspect
 import logging
 import tempfile
 import time
@@ -302,19 +303,10 @@ def repair_doubled_rows(pipeline: dlt.Pipeline, table: str = "cdr", key: str = "
 
 @contextmanager
 def exclusive_pipeline(
-    *,
-    destination: str = "duckdb",
-    duckdb_path: str | Path = DEFAULT_DUCKDB,
-    dataset: str = DEFAULT_DATASET,
-    pipeline_name: str = "antbot",
-    credentials: Any = None,
-    progress: Collector | str | None = None,
-    pipelines_dir: str | Path | None = None,
-    wait_s: float = DEFAULT_WAIT_S,
-    notify: Notify = log.warning,
-    command: str = "antbot load",
+    *, wait_s: float = DEFAULT_WAIT_S, notify: Notify = log.warning, command: str = "antbot load",
+    **pipeline_args: Any,
 ) -> Iterator[dlt.Pipeline]:
-    """The pipeline of `build_pipeline`, held for this process alone while the block runs.
+    """The pipeline of `build_pipeline(**pipeline_args)`, held for this process alone while the block runs.
 
     Taken in this order, each waiting at most `wait_s` for its holder: the pipeline's working dir
     (a file lock beside it), then the DuckDB file (a connection this process keeps open, so DuckDB's
@@ -322,20 +314,22 @@ def exclusive_pipeline(
     the dataset (runs from other machines). The pipeline is built after the locks, from the state
     the previous holder left.
     """
-    base = Path(pipelines_dir) if pipelines_dir is not None else Path(get_dlt_pipelines_dir())
+    bound = inspect.signature(build_pipeline).bind(**pipeline_args)
+    bound.apply_defaults()
+    args = bound.arguments
+    base = Path(args["pipelines_dir"] or get_dlt_pipelines_dir())
+    name, dataset = args["pipeline_name"], args["dataset"]
     with ExitStack() as stack:
-        stack.enter_context(exclusive(base / f"{pipeline_name}.lock", what=f"pipeline {pipeline_name!r} ({base})",
+        stack.enter_context(exclusive(base / f"{name}.lock", what=f"pipeline {name!r} ({base})",
                                       command=command, wait_s=wait_s, notify=notify))
-        if destination == "duckdb":
-            path = Path(str(credentials or duckdb_path))
+        if args["destination"] == "duckdb":
+            path = Path(str(args["credentials"] or args["duckdb_path"]))
             check_dataset_name(path, dataset)
             conn = open_duckdb(path, wait_s=wait_s, notify=notify)
             stack.callback(conn.close)
-            credentials = DuckDbCredentials(conn, global_config=DUCKDB_LOAD_SETTINGS)
-        pipeline = build_pipeline(destination=destination, duckdb_path=duckdb_path, dataset=dataset,
-                                  pipeline_name=pipeline_name, credentials=credentials, progress=progress,
-                                  pipelines_dir=base)
-        if destination == "postgres":
+            args["credentials"] = DuckDbCredentials(conn, global_config=DUCKDB_LOAD_SETTINGS)
+        pipeline = build_pipeline(**{**args, "pipelines_dir": base})
+        if args["destination"] == "postgres":
             dsn = pipeline.destination_client().config.credentials.to_native_representation()  # type: ignore[attr-defined]
             stack.enter_context(postgres_advisory_lock(dsn, f"antbot-dlt:{dataset}", what=f"dataset {dataset!r}",
                                                        wait_s=wait_s, notify=notify))

@@ -37,10 +37,10 @@ def use_sandbox(monkeypatch, sb: SandboxHandle, account: int = 0, password: str 
 
 
 @contextmanager
-def login(sb: SandboxHandle, account: int = 0) -> Iterator[httpx.Client]:
-    """An httpx client with a bearer token of the account."""
+def login(sb: SandboxHandle, account: int = 0, timeout: float = 30) -> Iterator[httpx.Client]:
+    """An httpx client with a bearer token of the account (its connection stays open for the next requests)."""
     acc = sb.accounts[account]
-    with httpx.Client(base_url=sb.base_url + "/", timeout=30) as client:
+    with httpx.Client(base_url=sb.base_url + "/", timeout=timeout) as client:
         r = client.post("get-token/", json={"username": acc.username, "password": acc.password})
         r.raise_for_status()
         client.headers["Authorization"] = f"Bearer {r.json()['access']}"

@@ -17,26 +17,16 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from support import login
 
 from antbot_source.sandbox import Habits, SandboxHandle
-
-
-@contextmanager
-def client_of(sb: SandboxHandle, account: int = 0) -> Iterator[httpx.Client]:
-    """An httpx client logged in to an account (its connection stays open for the next requests)."""
-    acc = sb.accounts[account]
-    with httpx.Client(base_url=sb.base_url + "/", timeout=60) as client:
-        r = client.post("get-token/", json={"username": acc.username, "password": acc.password})
-        r.raise_for_status()
-        client.headers["Authorization"] = f"Bearer {r.json()['access']}"
-        yield client
 
 
 @contextmanager
 def clients_of(sb: SandboxHandle, n: int) -> Iterator[list[httpx.Client]]:
     """n clients logged in to the main account, each with its own open connection."""
     with contextlib.ExitStack() as stack:
-        yield [stack.enter_context(client_of(sb)) for _ in range(n)]
+        yield [stack.enter_context(login(sb, timeout=60)) for _ in range(n)]
 
 
 def codes(client: httpx.Client, n: int, path: str = "gateway/") -> list[int]:
@@ -80,7 +70,7 @@ def throttled(start_sandbox) -> SandboxHandle:
 
 def test_throttle_refuses_the_request_past_n_with_retry_after(throttled):
     sb = throttled
-    with client_of(sb) as api:
+    with login(sb, timeout=60) as api:
         sb.reset_stats()
         assert codes(api, 5) == [200] * 5
         refused = api.get("cdr/")
@@ -103,7 +93,7 @@ def test_throttle_refuses_the_request_past_n_with_retry_after(throttled):
 
 def test_throttle_window_slides_and_refusals_do_not_count(throttled):
     sb = throttled
-    with client_of(sb) as api:
+    with login(sb, timeout=60) as api:
         assert codes(api, 3) == [200] * 3  # t = 0
         sb.skip_clock(10)
         assert codes(api, 2) == [200] * 2  # t = 10: the window is full
@@ -124,11 +114,11 @@ def test_throttle_is_per_user_and_logins_count_for_the_address(start_sandbox):
     sb = start_sandbox(seed=3, cdrs=200, habits=Habits(throttle_requests=3, throttle_period_s=3600))
     sb.freeze_clock()
     sb.reset_stats()
-    with client_of(sb, 0) as demo, client_of(sb, 1) as other:  # two logins from 127.0.0.1
+    with login(sb, 0, timeout=60) as demo, login(sb, 1, timeout=60) as other:  # two logins from 127.0.0.1
         assert codes(demo, 4) == [200] * 3 + [429], "the login was not the account's request"
         assert codes(other, 4) == [200] * 3 + [429], "another account has a budget of its own"
-        login = {"username": "demo", "password": "demo-pass"}
-        assert demo.post("get-token/", json=login).status_code == 200
+        credentials = {"username": "demo", "password": "demo-pass"}
+        assert demo.post("get-token/", json=credentials).status_code == 200
         wrong = demo.post("get-token/", json={"username": "demo", "password": "wrong"})
         assert wrong.status_code == 429, "a login is anonymous: it counts for the address, the 4th is refused"
         assert wrong.headers["Retry-After"] == "3600"
@@ -143,7 +133,7 @@ def test_throttle_is_per_user_and_logins_count_for_the_address(start_sandbox):
 
 def test_throttle_off_and_changed_at_run_time(throttled):
     sb = throttled
-    with client_of(sb) as api:
+    with login(sb, timeout=60) as api:
         assert codes(api, 3) == [200] * 3  # t = 0
         sb.skip_clock(10)
         assert codes(api, 3) == [200] * 2 + [429]  # t = 10
@@ -158,7 +148,7 @@ def test_throttle_off_and_changed_at_run_time(throttled):
 
 def test_tokens_age_on_the_server_clock(start_sandbox):
     sb = start_sandbox(seed=3, cdrs=200, token_ttl=600)
-    with client_of(sb) as api:
+    with login(sb, timeout=60) as api:
         sb.skip_clock(599)
         assert api.get("gateway/").status_code == 200
         sb.skip_clock(1)
@@ -170,7 +160,7 @@ def test_tokens_age_on_the_server_clock(start_sandbox):
 
 def test_page_size_above_the_cap_is_cut_down_and_next_keeps_it(start_sandbox):
     sb = start_sandbox(seed=3, cdrs=600, habits=Habits(default_page_size=25, max_page_size=50))
-    with client_of(sb) as api:
+    with login(sb, timeout=60) as api:
         assert len(api.get("cdr/").json()["results"]) == 25, "no page_size: the default"
         for raw in ("0", "-3", "abc"):
             assert len(api.get("cdr/", params={"page_size": raw}).json()["results"]) == 25, raw
