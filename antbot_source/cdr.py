@@ -1,7 +1,7 @@
 """The `cdr` resource: call records read in bounded date windows with a look-back, exactly once each.
 
 A run reads date windows of at most `window_rows` rows each, up to about `run_rows` rows, and
-records in the resource state where the next run continues; `pipelines/load.py` runs the pipeline
+records in the resource state where the next run continues; `antbot_source/pipeline.py` runs the pipeline
 again while `cdr_backlog_pending()` says so. dlt writes state at the end of a run only, so bounding
 runs is what lets a killed history load resume without re-reading the windows it already loaded.
 
