@@ -12,7 +12,7 @@ export RUNTIME__DLTHUB_TELEMETRY = false
 $(BIN)/antbot: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,sandbox,report]'
 	touch $(BIN)/antbot
 
 setup: $(BIN)/antbot

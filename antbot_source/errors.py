@@ -54,3 +54,13 @@ class InterruptedRun(AntBotError):
     def __init__(self, signum: int):
         super().__init__("interrupted: run again to resume")
         self.exit_code = 128 + signum
+
+
+def require_extra(extra: str, *modules: str) -> None:
+    """A ConfigError naming the extra to install when one of `modules` is missing."""
+    from importlib.util import find_spec
+
+    missing = [name for name in modules if find_spec(name) is None]
+    if missing:
+        raise ConfigError(f"this needs the {extra} extra: pip install 'antbot-dlt[{extra}]' "
+                          f"(missing {', '.join(missing)})")

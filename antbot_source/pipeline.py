@@ -1,7 +1,7 @@
 """The library entry point of a load: build the pipeline, guard it, run it to the end of the CDR backlog.
 
 `load()` is what the `antbot load` command, the demo, the notebook and orchestrators call: one run
-at a time per pipeline and per destination (`antbot_source.locks`), a probe of the API before
+at a time per pipeline and per destination (`antbot_source.destination.locks`), a probe of the API before
 anything else, a pending package of an interrupted run finished first, tables loaded the old way
 rebuilt, CDR ids that an earlier version doubled repaired, then runs until the CDR backlog is read,
 and the analytics views. `build_pipeline` and `run_load` are its parts, for callers that hold the
@@ -29,14 +29,14 @@ from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.extract.source import DltSource
 
-from antbot_source import TABLE_NAMES, antbot
 from antbot_source.analytics.views import create_views, drop_views
-from antbot_source.cdr import cdr_backlog_pending
-from antbot_source.client import probe
-from antbot_source.config import client_config
+from antbot_source.api.client import probe
+from antbot_source.api.config import client_config
+from antbot_source.destination.locks import Notify, exclusive, open_duckdb, postgres_advisory_lock
 from antbot_source.errors import ConfigError
-from antbot_source.locks import Notify, exclusive, open_duckdb, postgres_advisory_lock
-from antbot_source.settings import DEFAULT_DATASET, DEFAULT_DUCKDB, endpoint
+from antbot_source.resources.cdr.resource import cdr_backlog_pending
+from antbot_source.resources.source import antbot
+from antbot_source.settings import DEFAULT_DATASET, DEFAULT_DUCKDB, TABLE_NAMES, endpoint
 
 log = logging.getLogger(__name__)
 

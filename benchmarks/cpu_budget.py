@@ -34,9 +34,9 @@ from bare_walk import walk
 from rich.console import Console
 from rich.table import Table
 
-from antbot_source.cdr_arrow import parse_page
-from antbot_source.client import AntBotClient, ClientConfig
+from antbot_source.api.client import AntBotClient, ClientConfig
 from antbot_source.pipeline import DUCKDB_LOAD_SETTINGS
+from antbot_source.resources.cdr.pages import parse_page
 from antbot_source.sandbox import run_sandbox
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,7 +11,7 @@ from rich.console import Console
 
 from antbot_source.analytics.summary import campaign_kpis_table
 from antbot_source.analytics.views import create_views, missing_tables
-from antbot_source.errors import ConfigError
+from antbot_source.errors import ConfigError, require_extra
 from antbot_source.pipeline import DEFAULT_WAIT_S, dataset_pipeline
 from antbot_source.settings import DEFAULT_DATASET, DEFAULT_DUCKDB
 from pipelines.failures import notice, reported
@@ -60,6 +60,7 @@ def report(
 ) -> None:
     """Write a self-contained HTML report (KPIs and charts) of a loaded dataset."""
     with reported("report"):
+        require_extra("report", "matplotlib", "pandas")
         _writable(out)
         # imported here: it brings matplotlib and pandas, which no other command needs
         from antbot_source.analytics.report import write_report

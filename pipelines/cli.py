@@ -2,11 +2,11 @@
 
 import typer
 
+from antbot_source.sandbox.cli import sandbox_app
 from pipelines.analytics_cmd import report, views
 from pipelines.demo import demo
 from pipelines.load import load
 from pipelines.push_cmd import push_app
-from pipelines.sandbox_cmd import sandbox_app
 
 app = typer.Typer(
     no_args_is_help=True,

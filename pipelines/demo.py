@@ -14,11 +14,12 @@ from rich.table import Table
 
 from antbot_source.analytics.summary import campaign_kpis_table
 from antbot_source.analytics.views import create_views
-from antbot_source.client import ClientConfig
+from antbot_source.api.client import ClientConfig
+from antbot_source.errors import require_extra
 from antbot_source.pipeline import build_pipeline, run_load
 from antbot_source.push import demo_dry_run
-from antbot_source.sandbox import run_sandbox
 from antbot_source.settings import DEFAULT_DATASET
+from pipelines.failures import reported
 from pipelines.load import RichCollector, summary_table
 
 DEMO_DUCKDB = "antbot_demo.duckdb"
@@ -58,6 +59,10 @@ def demo(
     duckdb: Annotated[Path, typer.Option("--duckdb", help="DuckDB file to write")] = Path(DEMO_DUCKDB),
 ) -> None:
     """Start the local AntBot sandbox, load every table into a DuckDB file and show the numbers."""
+    with reported("demo"):
+        require_extra("sandbox", "starlette", "uvicorn", "numpy")
+    from antbot_source.sandbox import run_sandbox
+
     console = Console()
     duckdb.unlink(missing_ok=True)
     # a fresh world each time: the pipeline's state lives only as long as the demo

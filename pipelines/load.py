@@ -18,10 +18,10 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from antbot_source import to_utc
 from antbot_source.errors import ConfigError
 from antbot_source.pipeline import DEFAULT_WAIT_S, LoadSummary
 from antbot_source.pipeline import load as run_everything
+from antbot_source.resources.source import to_utc
 from antbot_source.settings import DEFAULT_DATASET, DEFAULT_DUCKDB
 from pipelines.failures import notice, reported
 

@@ -7,16 +7,16 @@ failed (push_ledger); 8 stopped before sending because started campaigns would d
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from antbot_source.config import client_config
+from antbot_source.api.config import client_config
 from antbot_source.pipeline import DEFAULT_WAIT_S
 from antbot_source.push import PushOptions, run_push
-from antbot_source.push.normalise import Kind
 from antbot_source.settings import DEFAULT_DATASET, DEFAULT_DUCKDB
 from pipelines.failures import notice, reported
 
@@ -58,25 +58,19 @@ def _postgres_dsn(explicit: str | None) -> str | None:
     return creds.to_native_representation()
 
 
-def _push(kind: Kind, target: str | None, table: str | None, query: str | None, duckdb: Path, dataset: str,
-          destination: str, postgres_dsn: str | None, dry_run: bool, update: bool, batch_size: int,
-          concurrency: int, yes: bool, number_format: str | None, wait: float) -> None:
-    console = Console()
-    if bool(table) == bool(query):
+def _push(opts: PushOptions, postgres_dsn: str | None) -> None:
+    """Check the options the Typer types cannot, then run the push; exits with its code."""
+    if bool(opts.table) == bool(opts.query):
         raise typer.BadParameter("give exactly one of --table or --query")
-    if destination not in ("duckdb", "postgres"):
+    if opts.destination not in ("duckdb", "postgres"):
         raise typer.BadParameter("--destination must be duckdb or postgres")
-    if number_format not in (None, "national", "e164"):
+    if opts.number_format not in (None, "national", "e164"):
         raise typer.BadParameter("--number-format must be national or e164")
     with reported("push"):
-        opts = PushOptions(
-            kind, table=table, query=query, destination=destination, duckdb_path=duckdb,  # type: ignore[arg-type]
-            dataset=dataset, postgres_dsn=_postgres_dsn(postgres_dsn) if destination == "postgres" else None,
-            target=target, dry_run=dry_run, update=update, batch_size=batch_size, concurrency=concurrency,
-            yes=yes, number_format=number_format, wait_s=wait,  # type: ignore[arg-type]
-        )
+        if opts.destination == "postgres":
+            opts = dataclasses.replace(opts, postgres_dsn=_postgres_dsn(postgres_dsn))
         with client_config().connect() as client:
-            result = run_push(client, opts, console, notify=notice)
+            result = run_push(client, opts, Console(), notify=notice)
     raise typer.Exit(result.exit_code)
 
 
@@ -91,8 +85,10 @@ def contacts(
 ) -> None:
     """Push contacts (columns: contact, phonebook, first_name, last_name, email, description, status,
     additional_vars) into phonebooks."""
-    _push("contacts", phonebook, table, query, duckdb, dataset, destination, postgres_dsn, dry_run, update,
-          batch_size, concurrency, yes, number_format, wait)
+    _push(PushOptions("contacts", table=table, query=query, destination=destination,  # type: ignore[arg-type]
+                      duckdb_path=duckdb, dataset=dataset, target=phonebook, dry_run=dry_run, update=update,
+                      batch_size=batch_size, concurrency=concurrency, yes=yes,
+                      number_format=number_format, wait_s=wait), postgres_dsn)  # type: ignore[arg-type]
 
 
 @push_app.command()
@@ -104,6 +100,8 @@ def dnc(
     concurrency: Concurrency = 4, yes: Yes = False, number_format: FormatOpt = None, wait: Wait = DEFAULT_WAIT_S,
 ) -> None:
     """Push do-not-call numbers (columns: phone_number, dnc) into DNC lists."""
-    _push("dnc", dnc_list, table, query, duckdb, dataset, destination, postgres_dsn, dry_run, False,
-          batch_size, concurrency, yes, number_format, wait)
+    _push(PushOptions("dnc", table=table, query=query, destination=destination,  # type: ignore[arg-type]
+                      duckdb_path=duckdb, dataset=dataset, target=dnc_list, dry_run=dry_run,
+                      batch_size=batch_size, concurrency=concurrency, yes=yes,
+                      number_format=number_format, wait_s=wait), postgres_dsn)  # type: ignore[arg-type]
 

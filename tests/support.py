@@ -19,11 +19,10 @@ import httpx
 import orjson
 import pyarrow as pa
 
-from antbot_source import TABLE_NAMES
-from antbot_source.client import AntBotClient, ClientConfig
+from antbot_source.api.client import AntBotClient, ClientConfig
 from antbot_source.pipeline import LoadSummary, build_pipeline, run_load
 from antbot_source.sandbox import SandboxHandle
-from antbot_source.settings import DEFAULT_DUCKDB
+from antbot_source.settings import DEFAULT_DUCKDB, TABLE_NAMES
 
 # --- the sandbox: configuration and plain HTTP ---
 

@@ -8,9 +8,9 @@ import orjson
 import pyarrow as pa
 import pytest
 
-from antbot_source.arrow_rows import rows_to_table, table_schema
 from antbot_source.errors import ApiError
-from antbot_source.schema import DELETED_COLUMN
+from antbot_source.rows.arrow import rows_to_table, table_schema
+from antbot_source.rows.schema import DELETED_COLUMN
 
 
 def test_values_take_their_column_types():

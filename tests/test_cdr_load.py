@@ -16,11 +16,11 @@ import psutil
 import pytest
 from support import assert_equals_truth, destination_keys, snapshot
 
-from antbot_source.cdr import CdrTuning, read_windows
-from antbot_source.cdr_windows import RunPlan, Window
-from antbot_source.client import ClientConfig
+from antbot_source.api.client import ClientConfig
 from antbot_source.errors import AuthError
 from antbot_source.pipeline import LoadSummary, build_pipeline, run_load
+from antbot_source.resources.cdr.resource import CdrTuning, read_windows
+from antbot_source.resources.cdr.windows import RunPlan, Window
 from antbot_source.sandbox import Habits
 
 LOOKBACK = timedelta(hours=3)
@@ -198,7 +198,7 @@ def test_a_killed_backfill_resumes_without_rereading_finished_windows(sandbox, m
 
 
 def _walker_processes() -> list[psutil.Process]:
-    return [p for p in psutil.Process().children(recursive=True) if "cdr_walk" in " ".join(p.cmdline())]
+    return [p for p in psutil.Process().children(recursive=True) if "antbot_source.resources.cdr.walk" in " ".join(p.cmdline())]
 
 
 def test_walkers_stop_when_the_reader_stops_early_and_on_an_error(sandbox, tmp_path):

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from antbot_source.cdr_windows import (
+from antbot_source.resources.cdr.windows import (
     FILTER_MARGIN,
     Window,
     append_is_safe,

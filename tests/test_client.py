@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from antbot_source.client import ClientConfig
+from antbot_source.api.client import ClientConfig
 from antbot_source.errors import ApiError, AuthError, UnreachableError
 from antbot_source.sandbox import Habits
 

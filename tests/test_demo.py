@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 from typer.testing import CliRunner
 
-from antbot_source import TABLE_NAMES
+from antbot_source.settings import TABLE_NAMES
 from pipelines.cli import app
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from antbot_source import antbot
-from antbot_source.schema import DELETED_COLUMN, TABLE_TYPES, columns, json_fields, timestamp_fields
+from antbot_source.rows.schema import DELETED_COLUMN, TABLE_TYPES, columns, json_fields, timestamp_fields
 from antbot_source.settings import ENDPOINTS, TABLE_NAMES, endpoint
 
 README = Path(__file__).resolve().parent.parent / "README.md"

@@ -189,7 +189,7 @@ def test_loads_from_two_pipeline_dirs_into_one_file_wait_for_each_other(start_sa
 HOLD = """
 import sys
 from pathlib import Path
-from antbot_source.locks import exclusive
+from antbot_source.destination.locks import exclusive
 with exclusive(Path(sys.argv[1]), what="pipeline", command="a test holder", wait_s=0, notify=print):
     print("held", flush=True)
     sys.stdin.readline()

@@ -19,7 +19,7 @@ def world() -> World:
 
 
 @pytest.mark.parametrize(("vn_offset", "json_as_string"), HABITS)
-@pytest.mark.parametrize("endpoint", sorted(F.ENDPOINTS))
+@pytest.mark.parametrize("endpoint", sorted(F.TABLE_OF_PATH))
 def test_every_endpoint_renders_the_same_bytes(world, endpoint, vn_offset, json_as_string):
     tbl = world.table("demo", endpoint)
     assert len(tbl) > 0

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from antbot_source.side_by_side import side_by_side
+from antbot_source.resources.side_by_side import side_by_side
 
 
 def test_every_item_of_every_walk_arrives_once():

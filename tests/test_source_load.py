@@ -10,9 +10,9 @@ import orjson
 import pytest
 from support import assert_equals_truth, destination_keys, destination_loads, load_account, snapshot
 
-from antbot_source import ClientConfig
+from antbot_source.api.client import ClientConfig
 from antbot_source.pipeline import build_pipeline
-from antbot_source.rows import normalise_row
+from antbot_source.rows.normalise import normalise_row
 from antbot_source.settings import CLOSED_CAMPAIGN_STATUSES
 
 

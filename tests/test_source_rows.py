@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from antbot_source.rows import normalise_row, parse_timestamp
+from antbot_source.rows.normalise import normalise_row, parse_timestamp
 
 
 def test_id_taken_from_url_and_relations_become_ids():

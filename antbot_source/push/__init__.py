@@ -16,12 +16,13 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from antbot_source.api.pages import object_id, relation_id
+from antbot_source.destination.locks import Notify
 from antbot_source.errors import PUSH_FAILED, PUSH_NEEDS_CONFIRMATION, PUSH_REJECTED
-from antbot_source.locks import Notify
 from antbot_source.push.apply import Applier
 from antbot_source.push.ledger import Ledger
 from antbot_source.push.normalise import Kind, NumberFormat, parse_phone
-from antbot_source.push.plan import Client, Plan, build_plan, object_id, rel_id
+from antbot_source.push.plan import Client, Plan, build_plan
 from antbot_source.push.read import Destination, Warehouse
 from antbot_source.push.show import show_dialling, show_plan, show_summary
 from antbot_source.settings import DEFAULT_DATASET, DEFAULT_DUCKDB
@@ -122,7 +123,7 @@ def demo_dry_run(client: Client, duckdb_path: Path | str, dataset: str = DEFAULT
     target = object_id(lists[0]) if lists else None
     numbers = ["0912345678", "+84 912 345 679", "0912-345-678", "12345"]  # mixed forms, a duplicate, a typo
     stored = next((str(r["phone_number"]) for page in client.iter_pages("dnc-contact/", {}) for r in page
-                   if rel_id(r.get("dnc")) == target and parse_phone(r.get("phone_number"))), None)
+                   if relation_id(r.get("dnc")) == target and parse_phone(r.get("phone_number"))), None)
     if stored and (held := parse_phone(stored)):  # one number the list holds, in the other form: present
         numbers.insert(1, held.key if stored.startswith("0") else held.national)
     with duckdb.connect(str(duckdb_path)) as conn:

@@ -19,7 +19,7 @@ from antbot_source.errors import ApiError, UnreachableError
 from antbot_source.push import ledger as L
 from antbot_source.push.ledger import Ledger
 from antbot_source.push.normalise import Item, number_key
-from antbot_source.push.plan import ENDPOINTS, Client, Plan, Update, read_existing
+from antbot_source.push.plan import PUSH_TARGETS, Client, Plan, Update, read_existing
 
 BULK, SINGLE, DNC, PUT = "bulk_create", "single_create", "dnc_create", "update"
 MAX_ROUNDS = 3  # send, settle by looking, resend what is missing: at most this many times per row
@@ -202,7 +202,7 @@ class Applier:
 
     def _settle(self, items: list[tuple[Item, bool]]) -> list[Task]:
         """Look at the API for items whose fate is unknown; returns tasks that resend what is missing."""
-        ep = ENDPOINTS[self.plan.kind]
+        ep = PUSH_TARGETS[self.plan.kind]
         existing = read_existing(self.client, ep, {it.target for it, _ in items})
         present = [it for it, _ in items if it.key in existing]
         self.ledger.record(present, "look", L.PRESENT)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, Protocol
 
+from antbot_source.api.pages import object_id, relation_id
 from antbot_source.push.normalise import (
     CONTACT_FIELDS,
     DEFAULT_REGION,
@@ -28,7 +28,7 @@ FORMAT_SAMPLE = 1_000
 
 
 class Client(Protocol):
-    """What the push needs from `antbot_source.client.AntBotClient`."""
+    """What the push needs from `antbot_source.api.client.AntBotClient`."""
 
     def request(self, method: str, path_or_url: str, params: Mapping[str, Any] | None = None,
                 json: Any = None, safe_retry: bool = True) -> Any: ...
@@ -37,7 +37,7 @@ class Client(Protocol):
 
 
 @dataclass(frozen=True)
-class Endpoints:
+class PushTarget:
     """The AntBot endpoints and field names of one kind of push."""
 
     kind: Kind
@@ -48,25 +48,10 @@ class Endpoints:
     label: str
 
 
-ENDPOINTS: dict[Kind, Endpoints] = {
-    "contacts": Endpoints("contacts", "phonebook/", "contact/", "phonebook", "contact", "phonebook"),
-    "dnc": Endpoints("dnc", "dnc-list/", "dnc-contact/", "dnc", "phone_number", "DNC list"),
+PUSH_TARGETS: dict[Kind, PushTarget] = {
+    "contacts": PushTarget("contacts", "phonebook/", "contact/", "phonebook", "contact", "phonebook"),
+    "dnc": PushTarget("dnc", "dnc-list/", "dnc-contact/", "dnc", "phone_number", "DNC list"),
 }
-
-
-def rel_id(value: Any) -> int | None:
-    """A relation as an integer id: the API gives an int, a digit string or an absolute URL."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, int):
-        return value
-    match = re.search(r"(\d+)/?$", str(value))
-    return int(match.group(1)) if match else None
-
-
-def object_id(obj: Mapping[str, Any]) -> int | None:
-    """An object's id: `id`, or the last segment of its `url` on older builds."""
-    return rel_id(obj.get("id") if obj.get("id") is not None else obj.get("url"))
 
 
 @dataclass
@@ -78,7 +63,7 @@ class Existing:
     data: dict[str, Any]
 
 
-def read_existing(client: Client, ep: Endpoints, targets: Iterable[int],
+def read_existing(client: Client, ep: PushTarget, targets: Iterable[int],
                   region: str = DEFAULT_REGION) -> dict[str, list[Existing]]:
     """What the targets hold now, by item key (`target:E.164`)."""
     out: dict[str, list[Existing]] = {}
@@ -86,7 +71,7 @@ def read_existing(client: Client, ep: Endpoints, targets: Iterable[int],
         for page in client.iter_pages(ep.rows, {ep.target_field: target}):
             for obj in page:
                 # unknown filters are silently ignored by the API: check the target ourselves
-                if rel_id(obj.get(ep.target_field)) != target:
+                if relation_id(obj.get(ep.target_field)) != target:
                     continue
                 number = str(obj.get(ep.number_field) or "")
                 key = f"{target}:{number_key(number, region)}"
@@ -162,8 +147,8 @@ def started_campaigns(client: Client, phonebooks: set[int]) -> list[dict[str, An
     for page in client.iter_pages("campaigns/", {"status": STARTED}):
         for camp in page:
             books = camp.get("phonebook") or []
-            ids = {rel_id(b) for b in (books if isinstance(books, list) else [books])}
-            if rel_id(camp.get("status")) == STARTED and ids & phonebooks:
+            ids = {relation_id(b) for b in (books if isinstance(books, list) else [books])}
+            if relation_id(camp.get("status")) == STARTED and ids & phonebooks:
                 found.append({"id": object_id(camp), "name": camp.get("name"), "phonebooks": sorted(ids & phonebooks)})
     return found
 
@@ -172,7 +157,7 @@ def build_plan(client: Client, kind: Kind, rows: list[dict[str, Any]], *, target
                number_format: NumberFormat | None = None, update: bool = False,
                open_keys: Mapping[str, str] | None = None, region: str = DEFAULT_REGION) -> Plan:
     """Validate the rows, read what their targets hold now, and split them into the parts of a plan."""
-    ep = ENDPOINTS[kind]
+    ep = PUSH_TARGETS[kind]
     resolver = TargetResolver(ep.label, (
         {"id": object_id(o), "name": o.get("name")} for page in client.iter_pages(ep.targets, {}) for o in page))
     # first pass on targets only: their current content decides the number form the rows are written in

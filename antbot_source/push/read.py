@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from antbot_source.destination.locks import Notify, open_duckdb
 from antbot_source.errors import ConfigError
-from antbot_source.locks import Notify, open_duckdb
 from antbot_source.settings import DEFAULT_DUCKDB
 
 log = logging.getLogger(__name__)

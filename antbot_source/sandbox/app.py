@@ -224,7 +224,7 @@ class Sandbox:
     async def collection(self, request: Request) -> Response:
         endpoint = request.path_params["endpoint"]
         key = f"{request.method} /rest-api/{endpoint}/"
-        if endpoint not in F.ENDPOINTS:
+        if endpoint not in F.TABLE_OF_PATH:
             return await self.guarded(request, key, _not_found)
         if request.method == "GET":
             return await self.guarded(request, key, lambda req, acc: self._list(req, acc, endpoint))
@@ -247,7 +247,7 @@ class Sandbox:
     async def detail(self, request: Request) -> Response:
         endpoint, row_id = request.path_params["endpoint"], request.path_params["id"]
         key = f"{request.method} /rest-api/{endpoint}/{{id}}/"
-        if endpoint not in F.ENDPOINTS:
+        if endpoint not in F.TABLE_OF_PATH:
             return await self.guarded(request, key, _not_found)
 
         async def handler(req: Request, acc: str) -> Response:
@@ -307,7 +307,7 @@ class Sandbox:
         if not self.world.habits.urls_not_ids:
             return rows
         base = str(request.base_url).rstrip("/") + "/rest-api/"
-        relations = F.RELATIONS.get(F.ENDPOINTS[endpoint], {})
+        relations = F.RELATIONS.get(F.TABLE_OF_PATH[endpoint], {})
 
         def link(target: str, value: Any) -> Any:
             if isinstance(value, list):

@@ -106,7 +106,7 @@ TABLE_FIELDS: dict[str, list[Field]] = {
 TABLES = list(TABLE_FIELDS)
 
 # endpoint path (under /rest-api/) -> table name
-ENDPOINTS: dict[str, str] = {
+TABLE_OF_PATH: dict[str, str] = {
     "cdr": "cdr", "subscriber-list": "subscribers", "campaigns": "campaigns", "contact": "contacts",
     "phonebook": "phonebooks", "survey-list": "surveys", "survey-template": "survey_templates",
     "section-template": "section_templates", "gateway": "gateways", "dnc-list": "dnc_lists",

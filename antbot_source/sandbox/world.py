@@ -148,7 +148,7 @@ class World:
 
     # ---- reading ----
     def table(self, account: str, endpoint: str) -> Table:
-        return self.accounts[account].tables[F.ENDPOINTS[endpoint]]
+        return self.accounts[account].tables[F.TABLE_OF_PATH[endpoint]]
 
     def query(self, account: str, endpoint: str, params: dict[str, str]) -> np.ndarray:
         """Positions of the rows a list request selects, in the order the API serves them."""
@@ -457,8 +457,8 @@ class World:
                 d = acc.tables["dnc_contacts"].cols
                 if np.any((d["phone_number"] == values["phone_number"]) & (d["dnc"] == values["dnc"])):
                     raise ApiProblem(400, {"phone_number": ["This number is already in the DNC list."]})
-            row_id = self._insert_many(acc, F.ENDPOINTS[endpoint], [values])[0]
-        return self._rendered(acc, F.ENDPOINTS[endpoint], row_id)
+            row_id = self._insert_many(acc, F.TABLE_OF_PATH[endpoint], [values])[0]
+        return self._rendered(acc, F.TABLE_OF_PATH[endpoint], row_id)
 
     def bulk_create(self, account: str, body: Any) -> tuple[int, dict]:
         """bulkcontact/: contacts created one by one; with the habit, stop at the first existing number."""
@@ -490,7 +490,7 @@ class World:
     def update(self, account: str, endpoint: str, row_id: int, body: Any) -> dict:
         """PUT on a detail endpoint: the given fields change (partial update), updated_date moves."""
         acc = self.accounts[account]
-        table = F.ENDPOINTS[endpoint]
+        table = F.TABLE_OF_PATH[endpoint]
         tbl = acc.tables[table]
         pos = tbl.pos_of(row_id)
         if pos is None:
@@ -507,7 +507,7 @@ class World:
 
     def delete(self, account: str, endpoint: str, row_id: int) -> dict[str, list[int]]:
         acc = self.accounts[account]
-        table = F.ENDPOINTS[endpoint]
+        table = F.TABLE_OF_PATH[endpoint]
         if acc.tables[table].pos_of(row_id) is None:
             raise ApiProblem(404, {"detail": "Not found."})
         return self.delete_ids(acc, table, np.array([row_id]))
@@ -530,7 +530,7 @@ class World:
         if not isinstance(body, dict):
             raise ApiProblem(400, {"non_field_errors": ["Invalid data. Expected a dictionary."]})
         spec = WRITES[endpoint]
-        tbl = acc.tables[F.ENDPOINTS[endpoint]]
+        tbl = acc.tables[F.TABLE_OF_PATH[endpoint]]
         errors: dict[str, list[str]] = {}
         out: dict[str, Any] = {}
         for name, (required, related) in spec.items():

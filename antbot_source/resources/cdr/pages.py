@@ -10,9 +10,9 @@ import msgspec
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from antbot_source.arrow_rows import TIMESTAMP, rows_to_table, table_schema
-from antbot_source.client import page_parts, parse_json
-from antbot_source.rows import normalise_row
+from antbot_source.api.pages import page_parts, parse_json
+from antbot_source.rows.arrow import TIMESTAMP, rows_to_table, table_schema
+from antbot_source.rows.normalise import normalise_row
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _WHERE = "cdr/"  # how messages name the endpoint these pages come from

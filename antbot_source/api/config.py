@@ -6,7 +6,7 @@ from __future__ import annotations
 from dlt.common.configuration.inject import with_config
 from dlt.common.typing import TSecretStrValue
 
-from antbot_source.client import ClientConfig
+from antbot_source.api.client import ClientConfig
 from antbot_source.settings import DEFAULT_BASE_URL
 
 

@@ -22,13 +22,13 @@ from typing import Any
 import dlt
 from dlt.extract.resource import DltResource
 
-from antbot_source.arrow_rows import arrow_pages
-from antbot_source.client import AntBotClient, SharedClient
-from antbot_source.deletes import destination_rows, tombstones
-from antbot_source.rows import normalise_row
-from antbot_source.schema import columns, json_fields, timestamp_fields
+from antbot_source.api.client import AntBotClient, SharedClient
+from antbot_source.resources.deletes import destination_rows, tombstones
+from antbot_source.resources.side_by_side import side_by_side
+from antbot_source.rows.arrow import arrow_pages
+from antbot_source.rows.normalise import normalise_row
+from antbot_source.rows.schema import columns, json_fields, timestamp_fields
 from antbot_source.settings import CLOSED_CAMPAIGN_STATUSES, Endpoint, endpoint
-from antbot_source.side_by_side import side_by_side
 
 STATE_KEY = "closed_campaigns"
 # campaigns read side by side (each walk follows its own `next` links in order)

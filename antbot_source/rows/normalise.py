@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
+from antbot_source.api.pages import id_from_url, url_id
+
 # fields the API renders as JSON-encoded strings (habit `json_as_string`)
 JSON_STRING_FIELDS: frozenset[str] = frozenset({"additional_vars", "collected_data", "data"})
 
-# DRF hyperlinks: absolute, no query, ending in `/<id>/`
-_RELATION_URL = re.compile(r"^https?://\S+/(\d+)/$")
-_ID_AT_END = re.compile(r"/(\d+)/?(?:[?#].*)?$")
 _URL_PREFIXES = ("http://", "https://")  # checked first: most values are not links, and the check is cheap
-
-
-def id_from_url(value: Any) -> Any:
-    """The integer id at the end of an absolute object URL (`.../contact/42/` -> 42); other values as given."""
-    if isinstance(value, str):
-        match = _RELATION_URL.match(value)
-        if match:
-            return int(match.group(1))
-    return value
 
 
 def parse_timestamp(value: Any) -> datetime | None:
@@ -77,10 +66,8 @@ def normalise_row(
         elif isinstance(value, str) and value.startswith(_URL_PREFIXES):
             value = id_from_url(value)
         out[key] = value
-    if out.get("id") is None and isinstance(row.get("url"), str):
-        match = _ID_AT_END.search(row["url"])
-        if match:
-            out["id"] = int(match.group(1))
+    if out.get("id") is None and (from_url := url_id(row.get("url"))) is not None:
+        out["id"] = from_url
     for key in json_fields:
         if key in out:
             out[key] = _parse_json_string(out[key])

@@ -15,7 +15,7 @@ import orjson
 import pyarrow as pa
 
 from antbot_source.errors import ApiError
-from antbot_source.schema import BOOL, DELETED_COLUMN, INT, JSON, TABLE_TYPES, TEXT, TS
+from antbot_source.rows.schema import BOOL, DELETED_COLUMN, INT, JSON, TABLE_TYPES, TEXT, TS
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 # JSON travels as its text: dlt stores a string column hinted `json` as JSON

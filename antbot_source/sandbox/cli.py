@@ -1,14 +1,15 @@
-"""`antbot sandbox serve`: run the local AntBot sandbox server."""
+"""`antbot sandbox serve` (also `python -m antbot_source.sandbox serve`): run the local AntBot sandbox server."""
 
 from __future__ import annotations
 
 import json
+import sys
 from typing import Annotated
 
 import typer
 
-from antbot_source.sandbox import Habits
-from antbot_source.sandbox import serve as serve_sandbox
+from antbot_source.errors import ConfigError, require_extra
+from antbot_source.sandbox.habits import Habits
 
 sandbox_app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 
@@ -29,6 +30,13 @@ def serve(
     token_ttl: Annotated[float | None, typer.Option(help="Token lifetime in seconds.")] = None,
 ) -> None:
     """Serve a seeded AntBot world under http://HOST:PORT/rest-api until interrupted."""
+    try:
+        require_extra("sandbox", "starlette", "uvicorn", "numpy")
+    except ConfigError as exc:
+        print(f"antbot sandbox serve failed: {exc}", file=sys.stderr)
+        raise typer.Exit(exc.exit_code) from None
+    from antbot_source.sandbox.server import serve as serve_sandbox
+
     chosen = Habits().updated(**json.loads(habits))
     if token_ttl is not None:
         chosen = chosen.updated(token_ttl_s=token_ttl)

@@ -31,31 +31,30 @@ import dlt
 import pyarrow as pa
 from dlt.extract.resource import DltResource
 
-from antbot_source.cdr_arrow import from_micros
-from antbot_source.cdr_walk import CdrFile, WalkerOrders, WindowDone, count_rows
-from antbot_source.cdr_windows import RunPlan, append_is_safe, plan_run, record_run
-from antbot_source.client import AntBotClient, ClientConfig
-from antbot_source.schema import columns
+import antbot_source
+from antbot_source.api.client import AntBotClient, ClientConfig
+from antbot_source.resources.cdr.pages import from_micros
+from antbot_source.resources.cdr.walk import CdrFile, WalkerOrders, WindowDone, count_rows
+from antbot_source.resources.cdr.windows import RunPlan, append_is_safe, plan_run, record_run
+from antbot_source.rows.schema import columns
 from antbot_source.settings import DEFAULT_LOOKBACK_HOURS, endpoint
 
 CDR_PATH = endpoint("cdr").path
 
-# A walker imports the client and Arrow only: the package's __init__ builds the dlt source, and
-# importing dlt would cost each walker a second and tens of MB, so the package is entered by path.
-# Optional integrations are refused too: Arrow imports pandas to inspect any Python value it converts
-# and numpy when it can (~11 MB per walker), httpx its command line (rich, pygments, click), tenacity
-# tornado; a walker uses none of them.
+# A walker imports the client, the page parser and Arrow only (importing the package imports nothing,
+# and dlt would cost each walker a second and tens of MB). It finds the package where the parent found
+# it (argv[1]). Optional integrations are refused: Arrow imports pandas to inspect any Python value it
+# converts and numpy when it can (~11 MB per walker), httpx its command line (rich, pygments, click),
+# tenacity tornado; a walker uses none of them.
 WALKER_BOOT = """
-import sys, types
+import sys
 class Refuse:
     def find_spec(self, name, path=None, target=None):
         if name.partition(".")[0] in ("pandas", "numpy", "rich", "pygments", "click", "tornado"):
             raise ImportError(name + " is kept out of CDR walkers")
 sys.meta_path.insert(0, Refuse())
-package = types.ModuleType("antbot_source")
-package.__path__ = [sys.argv[1]]
-sys.modules["antbot_source"] = package
-from antbot_source.cdr_walk import serve
+sys.path.insert(0, sys.argv[1])
+from antbot_source.resources.cdr.walk import serve
 serve(int(sys.argv[2]))
 """
 
@@ -169,13 +168,13 @@ def read_windows(config: ClientConfig, plan: RunPlan, knobs: CdrTuning, out_dir:
 
 
 class _Walker:
-    """One walker process (antbot_source.cdr_walk.serve) and its connection; stopped on exit."""
+    """One walker process (antbot_source.resources.cdr.walk.serve) and its connection; stopped on exit."""
 
     def __init__(self, orders: WalkerOrders):
         self.conn, theirs = Pipe()
-        package_dir = str(Path(__file__).resolve().parent)
+        package_root = str(Path(antbot_source.__file__).resolve().parent.parent)
         self.process = subprocess.Popen(
-            [sys.executable, "-c", WALKER_BOOT, package_dir, str(theirs.fileno())],
+            [sys.executable, "-c", WALKER_BOOT, package_root, str(theirs.fileno())],
             pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
             # the system allocator gives freed Arrow buffers back at once; the default one keeps them
             env={"ARROW_DEFAULT_MEMORY_POOL": "system", **os.environ},

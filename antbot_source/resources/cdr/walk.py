@@ -17,10 +17,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from antbot_source.cdr_arrow import in_window, page_count, parse_page
-from antbot_source.cdr_windows import Window
-from antbot_source.client import AntBotClient, ClientConfig
-from antbot_source.errors import ApiError
+from antbot_source.api.client import AntBotClient, ClientConfig
+from antbot_source.resources.cdr.pages import in_window, page_count, parse_page
+from antbot_source.resources.cdr.windows import Window
 
 
 @dataclass(frozen=True)
@@ -69,19 +68,10 @@ def walk_window(
     params = {**window.query(), "page_size": str(client.config.page_size)}
     seen: set[int] = set()
     for _ in range(1 + max_rewalks):
-        url: str | None = path
-        query: dict[str, str] | None = params
-        while url:
-            try:
-                page = parse_page(client.get_bytes(url, params=query))
-            except ApiError as exc:
-                if exc.status_code == 404 and query is None:  # a followed `next` past the shrunk end
-                    break
-                raise
+        for page in client.walk(path, params, parse_page):
             kept = in_window(_unseen(page.table, seen), window.start, window.end)
             if kept.num_rows:
                 emit(kept)
-            url, query = page.next, None
         if count_rows(client, path, window) <= len(seen):
             return
 

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import httpx
-import orjson
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -21,9 +20,11 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from antbot_source.api.pages import Linked, ListPage, describe, parse_json, raise_on_error_body
 from antbot_source.errors import ApiError, AuthError, ConfigError, UnreachableError
 
 log = logging.getLogger(__name__)
+P = TypeVar("P", bound=Linked)
 
 TOKEN_KEYS = ("access", "access_token", "token")
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -58,37 +59,6 @@ class ClientConfig:
     def connect(self) -> AntBotClient:
         """A new client for this configuration (close it, or use it in a `with` block)."""
         return AntBotClient(self)
-
-
-def raise_on_error_body(body: Any, where: str) -> None:
-    """An HTTP-200 body that reports an error (`{"error": ...}`, neither a list nor an object) is a failure."""
-    if isinstance(body, dict) and "error" in body and "results" not in body and "id" not in body:
-        raise ApiError(f"AntBot reported an error for {where}: {str(body['error'])[:300]}",
-                       status_code=200, body=body)
-
-
-def page_parts(body: Any, where: str) -> tuple[list[dict], str | None, int | None]:
-    """The rows, the `next` URL and the `count` of one answer of a list endpoint.
-
-    A DRF envelope, a bare list (one page, no `next`) or a bare object (a page of one row); any other
-    JSON is an ApiError naming the endpoint, as is an HTTP-200 error body.
-    """
-    raise_on_error_body(body, where)
-    if isinstance(body, dict) and "results" in body:
-        rows, next_url, count = body["results"], body.get("next"), body.get("count")
-    elif isinstance(body, list):
-        rows, next_url, count = body, None, len(body)
-    elif isinstance(body, dict):
-        rows, next_url, count = [body], None, 1
-    else:
-        raise ApiError(f"AntBot answered {where} with {type(body).__name__} JSON, not a list of objects")
-    if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
-        raise ApiError(f"AntBot answered {where} with `results` that are not a list of objects")
-    if next_url is not None and not isinstance(next_url, str):
-        raise ApiError(f"AntBot answered {where} with a `next` that is not a URL: {next_url!r}")
-    if count is not None and not isinstance(count, int):
-        raise ApiError(f"AntBot answered {where} with a `count` that is not a number: {count!r}")
-    return rows, next_url, count
 
 
 class _Retryable(Exception):
@@ -136,21 +106,6 @@ def _never_arrived(exc: BaseException) -> bool:
     if isinstance(exc, _Retryable):
         return exc.response.status_code == 429
     return isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
-
-
-def parse_json(content: bytes, where: str) -> Any:
-    """A response body as JSON; anything else (an HTML error page, a proxy's text) is an ApiError."""
-    try:
-        return orjson.loads(content)
-    except orjson.JSONDecodeError:
-        start = content[:60].decode("utf-8", "replace").strip().splitlines()
-        raise ApiError(f"AntBot answered {where} with a body that is not JSON "
-                       f"(starting {start[0][:40] if start else ''!r})", body=content[:500]) from None
-
-
-def _describe(path_or_url: str) -> str:
-    """The path part of a request target, for messages (never a query string with a token in it)."""
-    return httpx.URL(path_or_url).path or path_or_url
 
 
 class AntBotClient:
@@ -233,11 +188,11 @@ class AntBotClient:
             )
             if response.status_code in (400, 401, 403):
                 raise AuthError(f"AntBot refused the credentials of user {cfg.username!r} "
-                                f"(HTTP {response.status_code} from {_describe(cfg.token_path)})")
+                                f"(HTTP {response.status_code} from {describe(cfg.token_path)})")
             body = self._parse(response, cfg.token_path)
             token = next((body[k] for k in TOKEN_KEYS if isinstance(body, dict) and body.get(k)), None)
             if not isinstance(token, str):
-                raise AuthError(f"AntBot answered {_describe(cfg.token_path)} without a token "
+                raise AuthError(f"AntBot answered {describe(cfg.token_path)} without a token "
                                 f"(expected one of {', '.join(TOKEN_KEYS)})")
             self._token = token
             self._token_generation += 1
@@ -254,7 +209,7 @@ class AntBotClient:
     def _check_status(response: httpx.Response, path_or_url: str) -> None:
         if response.status_code >= 400:
             raise ApiError(
-                f"AntBot answered HTTP {response.status_code} to {response.request.method} {_describe(path_or_url)}",
+                f"AntBot answered HTTP {response.status_code} to {response.request.method} {describe(path_or_url)}",
                 status_code=response.status_code,
                 body=response.text[:500],
             )
@@ -264,7 +219,7 @@ class AntBotClient:
         cls._check_status(response, path_or_url)
         if not response.content:
             return None
-        where = _describe(path_or_url)
+        where = describe(path_or_url)
         body = parse_json(response.content, where)
         raise_on_error_body(body, where)
         return body
@@ -279,7 +234,7 @@ class AntBotClient:
             response = self._send(method, path_or_url, params=params, json=json, token=token,
                                   safe_retry=safe_retry)
             if response.status_code == 401:
-                raise AuthError(f"AntBot refused a fresh token for {method} {_describe(path_or_url)} (HTTP 401)")
+                raise AuthError(f"AntBot refused a fresh token for {method} {describe(path_or_url)} (HTTP 401)")
         return response
 
     def request(self, method: str, path_or_url: str, *, params: dict | None = None, json: Any = None,
@@ -300,27 +255,31 @@ class AntBotClient:
         self._check_status(response, path_or_url)
         return response.content
 
-    def iter_pages(self, path: str, params: dict | None = None) -> Iterator[list[dict]]:
-        """Every page of a list endpoint, following the absolute `next` link to the end.
-
-        Sends `page_size` but never relies on it (nor on `count`). A bare list is one page, a bare
-        object a page of one row. A 404 on a followed `next` link ends the walk: the list shrank
-        while it was walked, and the API answers 404 for a page past the end.
-        """
-        body = self.request("GET", path, params={**(params or {}), "page_size": self.config.page_size})
-        while True:
-            rows, next_url, _ = page_parts(body, _describe(path))
-            if rows:
-                yield rows
-            if not next_url:
-                return
+    def walk(self, path: str, params: dict[str, Any], parse: Callable[[bytes], P]) -> Iterator[P]:
+        """Every page of a list at `path`, each parsed by `parse`, following its `next` link to the
+        end. A 404 on a followed link ends the walk: the list shrank while it was
+        walked, and the API answers 404 for a page past the end."""
+        url: str | None = path
+        query: dict[str, Any] | None = params
+        while url:
             try:
-                body = self.request("GET", next_url)
+                body = self.get_bytes(url, params=query)
             except ApiError as exc:
-                if exc.status_code == 404:
-                    log.warning("%s: next page answered 404, the list shrank during the walk", _describe(path))
+                if exc.status_code == 404 and query is None:
+                    log.warning("%s: next page answered 404, the list shrank during the walk", describe(path))
                     return
                 raise
+            page = parse(body)
+            yield page
+            url, query = page.next, None
+
+    def iter_pages(self, path: str, params: dict | None = None) -> Iterator[list[dict]]:
+        """The rows of every page of a list endpoint (a bare list is one page, a bare object a page of
+        one row). Sends `page_size` but never relies on it, nor on `count`."""
+        query = {**(params or {}), "page_size": self.config.page_size}
+        for page in self.walk(path, query, lambda body: ListPage.parse(body, describe(path))):
+            if page.rows:
+                yield page.rows
 
 
 def probe(config: ClientConfig, path: str) -> None:
@@ -328,7 +287,7 @@ def probe(config: ClientConfig, path: str) -> None:
     bad credentials, a host that refuses or does not accept the first connection, or an answer that
     is not a list fail here, in seconds, instead of after every back-off of the run."""
     with AntBotClient(config, probe=True) as client:
-        page_parts(client.request("GET", path, params={"page_size": 1}), _describe(path))
+        ListPage.parse(client.get_bytes(path, params={"page_size": 1}), describe(path))
 
 
 class SharedClient:

@@ -18,7 +18,7 @@ from dlt.common.destination.exceptions import SqlClientNotAvailable
 from dlt.common.pipeline import PipelineContext
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
-from antbot_source.schema import DELETED_COLUMN
+from antbot_source.rows.schema import DELETED_COLUMN
 
 # dlt's sql_client() pushes and pops config sections on a context the extract threads share:
 # two resources opening it at once mangle that stack, so they take turns

@@ -1,0 +1,1 @@
+"""Client -> resources: the `antbot` dlt source and its resources (full tables, subscribers, CDRs)."""

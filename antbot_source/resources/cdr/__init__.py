@@ -1,0 +1,1 @@
+"""The `cdr` resource: call records read in bounded date windows, walked by light worker processes."""
