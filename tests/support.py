@@ -26,6 +26,9 @@ from antbot_source.settings import DEFAULT_DUCKDB, TABLE_NAMES
 
 # --- the sandbox: configuration and plain HTTP ---
 
+# the project's checkout: the README, the notebooks, the package for child processes
+ROOT = Path(__file__).resolve().parent.parent
+
 
 def use_sandbox(monkeypatch, sb: SandboxHandle, account: int = 0, password: str | None = None) -> None:
     """Point the `antbot` configuration (SOURCES__ANTBOT__*) at a sandbox account."""

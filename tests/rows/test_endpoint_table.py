@@ -7,15 +7,15 @@ documents; the source builds one resource per row without sending a request.
 from __future__ import annotations
 
 import socket
-from pathlib import Path
 
 import pytest
+from support import ROOT
 
 from antbot_source import antbot
 from antbot_source.rows.schema import DELETED_COLUMN, TABLE_TYPES, columns, json_fields, timestamp_fields
 from antbot_source.settings import ENDPOINTS, TABLE_NAMES, endpoint
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = ROOT / "README.md"
 MERGE = {"disposition": "merge", "strategy": "delete-insert"}
 # how README's "how it is read" column starts, per read mode of the endpoint table
 READ_MODES = {"cdr": "incremental on `starting_date`", "per_campaign": "per campaign", "full": "full"}

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import duckdb
 import nbformat
 from nbclient import NotebookClient
-from support import use_sandbox
+from support import ROOT, use_sandbox
 from typer.testing import CliRunner
 
 from pipelines.cli import app
 
-NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "cdr_analysis.ipynb"
+NOTEBOOK = ROOT / "notebooks" / "cdr_analysis.ipynb"
 
 
 def test_notebook_runs_on_a_loaded_database(sandbox, monkeypatch, tmp_path) -> None:

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from support import ROOT
 
 from antbot_source.sandbox import Habits, run_sandbox
 
-ROOT = Path(__file__).resolve().parent.parent
 ANTBOT = [sys.executable, "-m", "pipelines.cli"]
 README = (ROOT / "README.md").read_text()
 

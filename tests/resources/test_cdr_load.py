@@ -14,7 +14,7 @@ from typing import Any
 import dlt
 import psutil
 import pytest
-from support import assert_equals_truth, destination_keys, snapshot
+from support import ROOT, assert_equals_truth, destination_keys, snapshot
 
 from antbot_source.api.client import ClientConfig
 from antbot_source.errors import AuthError
@@ -170,7 +170,7 @@ def test_a_killed_backfill_resumes_without_rereading_finished_windows(sandbox, m
            "SOURCES__ANTBOT__USERNAME": acc.username, "SOURCES__ANTBOT__PASSWORD": acc.password}
     db = tmp_path / "cdr.duckdb"
     child = subprocess.Popen([sys.executable, "-c", KILLED_LOAD, str(db)], env=env, text=True,
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=Path(__file__).parent.parent)
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=ROOT)
     try:
         assert child.stdout.readline().strip() == "committed"
         child.stdin.write("\n")
