@@ -20,6 +20,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from antbot_source.api.budget import RequestBudget, SharedPause
 from antbot_source.api.pages import Linked, ListPage, describe, parse_json, raise_on_error_body
 from antbot_source.errors import ApiError, AuthError, ConfigError, UnreachableError
 
@@ -46,6 +47,11 @@ class ClientConfig:
     page_size: int = 1000
     timeout: float = 30.0
     max_attempts: int = 8
+    # the account's request budget (api/budget.py): a cap in requests per second for the whole run,
+    # the processes that share it, and the pause file a run's walker processes share
+    max_requests_per_second: float | None = None
+    budget_processes: int = 1
+    pause_path: str | None = None
 
     def __post_init__(self) -> None:
         if not self.base_url.startswith(("http://", "https://")):
@@ -108,6 +114,20 @@ def _never_arrived(exc: BaseException) -> bool:
     return isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
 
 
+_BUDGETS: dict[tuple[str, str | None, str | None], RequestBudget] = {}
+_BUDGETS_LOCK = threading.Lock()
+
+
+def budget_of(config: ClientConfig) -> RequestBudget:
+    """The request budget of `config`'s account in this process, shared by all its clients and threads."""
+    key = (config.base_url, config.username, config.pause_path)
+    with _BUDGETS_LOCK:
+        if key not in _BUDGETS:
+            pause = SharedPause(config.pause_path) if config.pause_path else None
+            _BUDGETS[key] = RequestBudget(config.max_requests_per_second, pause, config.budget_processes)
+        return _BUDGETS[key]
+
+
 class AntBotClient:
     """The one HTTP client of a run: authenticated, retrying, and walking paginated lists.
 
@@ -126,6 +146,7 @@ class AntBotClient:
             headers={"Accept": "application/json", "User-Agent": "antbot-dlt"},
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=32),
         )
+        self._budget = budget_of(config)
         self._token: str | None = config.access_token
         self._token_generation = 0
         self._token_lock = threading.Lock()
@@ -160,9 +181,12 @@ class AntBotClient:
         try:
             for attempt in retrying:
                 with attempt:
+                    self._budget.wait()
                     response = self._http.request(method, url, params=params, json=json, headers=headers)
+                    retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
+                    self._budget.answered(response.status_code, retry_after)
                     if response.status_code in RETRY_STATUSES:
-                        raise _Retryable(response, _retry_after_seconds(response.headers.get("Retry-After")))
+                        raise _Retryable(response, retry_after)
         except _Retryable as exc:
             return exc.response
         except httpx.TransportError as exc:

@@ -78,6 +78,8 @@ def antbot(
     lookback_hours: float = DEFAULT_LOOKBACK_HOURS,
     cdr_window_rows: int = CdrTuning.window_rows,
     cdr_run_rows: int = CdrTuning.run_rows,
+    max_concurrency: int = CdrTuning.concurrency,
+    max_requests_per_second: float | None = None,
     since: str | None = None,
     until: str | None = None,
 ) -> Iterator[DltResource]:
@@ -87,10 +89,15 @@ def antbot(
     cursor each run starts again, to catch call records written late. `since` / `until`: backfill
     that CDR range without moving the live cursor. `cdr_window_rows` / `cdr_run_rows`: CDRs per date
     window / per pipeline run at most (a killed load resumes after the last finished run).
+    `max_concurrency`: CDR requests in flight at most. `max_requests_per_second`: a cap on the whole
+    run's request rate, to leave the account's throttle headroom for the dialer's users.
     """
+    if max_concurrency < 1:
+        raise ConfigError(f"max_concurrency must be at least 1: {max_concurrency}")
     config = ClientConfig(
         base_url=base_url, username=username, password=password, access_token=access_token,
         token_path=token_path, page_size=page_size, timeout=timeout, max_attempts=max_attempts,
+        max_requests_per_second=max_requests_per_second or None, budget_processes=CdrTuning.workers + 1,
     )
     shared = SharedClient(config)
     first = to_utc(start_date, "start_date") or to_utc(DEFAULT_START_DATE)
@@ -98,7 +105,8 @@ def antbot(
         if ep.read == "cdr":
             yield cdr_resource(
                 config, start_date=first, lookback=timedelta(hours=lookback_hours),
-                since=to_utc(since, "since"), until=to_utc(until, "until"), window_rows=cdr_window_rows, run_rows=cdr_run_rows,
+                since=to_utc(since, "since"), until=to_utc(until, "until"), window_rows=cdr_window_rows,
+                run_rows=cdr_run_rows, concurrency=max_concurrency,
             )
         elif ep.read == "per_campaign":
             yield subscribers_resource(shared, ep)

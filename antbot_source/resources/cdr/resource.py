@@ -12,6 +12,7 @@ Walkers hand their rows over in Arrow IPC files, which the resource maps and yie
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -32,6 +33,7 @@ import pyarrow as pa
 from dlt.extract.resource import DltResource
 
 import antbot_source
+from antbot_source.api.budget import SharedPause
 from antbot_source.api.client import AntBotClient, ClientConfig
 from antbot_source.resources.cdr.pages import from_micros
 from antbot_source.resources.cdr.walk import CdrFile, WalkerOrders, WindowDone, count_rows
@@ -66,6 +68,10 @@ class CdrTuning:
     window_rows: int = 50_000  # rows per date window at most (by the server's count when planning)
     run_rows: int = 2_000_000  # rows per pipeline run at most (then the state is committed)
     workers: int = 2  # walker processes (the server and dlt need the rest of a 2-core machine)
+    # requests in flight at most, windows walked side by side on threads of the walkers: a far-away
+    # service answers a page in 100 ms or more, and 8 in flight fill a throttle of 50 requests a
+    # second there without queueing at it; on a near one the walkers' CPU is the limit anyway
+    concurrency: int = 8
     file_rows: int = 20_000  # rows per Arrow file a walker writes (and per table handed to dlt)
     max_rewalks: int = 2  # walks of a window again while the server counts rows not seen
 
@@ -94,21 +100,25 @@ def cdr_resource(
     )
     def cdr() -> Iterator[Any]:
         state = dlt.current.resource_state()
-        with AntBotClient(config) as client, ThreadPoolExecutor(knobs.workers) as pool:
-            plan = plan_run(
-                state, start_date=start_date, lookback=lookback, now=datetime.now(UTC),
-                count=lambda windows: list(pool.map(lambda w: count_rows(client, CDR_PATH, w), windows)),
-                window_rows=knobs.window_rows, run_rows=knobs.run_rows, since=since, until=until,
-            )
-        hints = dlt.mark.make_hints(write_disposition="append") if append_is_safe(state, plan) else None
-        newest: int | None = None
         with files_dir(Path(dlt.current.pipeline().working_dir)) as out_dir:
-            for part in read_windows(config, plan, knobs, out_dir):
+            pause = SharedPause(Path(out_dir) / "pause", create=True)  # one 429 pauses every walker
+            run_config = dataclasses.replace(config, pause_path=pause.path)
+            with AntBotClient(run_config) as client, ThreadPoolExecutor(knobs.concurrency) as pool:
+                plan = plan_run(
+                    state, start_date=start_date, lookback=lookback, now=datetime.now(UTC),
+                    count=lambda windows: list(pool.map(lambda w: count_rows(client, CDR_PATH, w), windows)),
+                    window_rows=knobs.window_rows, run_rows=knobs.run_rows, since=since, until=until,
+                    parallel=knobs.concurrency,
+                )
+            hints = dlt.mark.make_hints(write_disposition="append") if append_is_safe(state, plan) else None
+            newest: int | None = None
+            for part in read_windows(run_config, plan, knobs, out_dir):
                 if part.newest is not None and (newest is None or part.newest > newest):
                     newest = part.newest
                 table = pa.ipc.open_file(pa.memory_map(part.path)).read_all()
                 os.remove(part.path)  # the mapping keeps the data until the table is gone
                 yield dlt.mark.with_hints(table, hints) if hints else table
+            pause.close()
         record_run(state, plan, None if newest is None else from_micros(newest))
 
     return cdr
@@ -138,18 +148,21 @@ def cdr_backlog_pending(pipeline: dlt.Pipeline) -> bool:
 def read_windows(config: ClientConfig, plan: RunPlan, knobs: CdrTuning, out_dir: str) -> Iterator[CdrFile]:
     """The CDRs of every window of `plan` as Arrow files in `out_dir` of about `file_rows` rows, each row once.
 
-    Every walker is kept two windows deep, so that it never waits for its next one.
+    Each walker walks `threads` windows side by side (the concurrency shared out between walkers)
+    and is kept one window deeper, so that it never waits for its next one.
     """
     if not plan.windows:
         return
     todo = deque(plan.windows)
-    orders = WalkerOrders(config, CDR_PATH, knobs.max_rewalks, out_dir, knobs.file_rows)
+    workers = min(knobs.workers, len(todo))
+    threads = -(-knobs.concurrency // workers)
+    orders = WalkerOrders(config, CDR_PATH, knobs.max_rewalks, out_dir, knobs.file_rows, threads)
     with ExitStack() as stack:
         busy: dict[Connection, int] = {}
-        for _ in range(min(knobs.workers, len(todo))):
+        for _ in range(workers):
             conn = stack.enter_context(_Walker(orders)).conn
             busy[conn] = 0
-            for _ in range(2):
+            for _ in range(threads + 1):
                 if todo:
                     conn.send(todo.popleft())
                     busy[conn] += 1

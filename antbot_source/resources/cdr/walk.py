@@ -7,9 +7,12 @@ This module runs inside walker processes that must stay light: it imports neithe
 from __future__ import annotations
 
 import gc
+import itertools
 import os
 import signal
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -31,6 +34,7 @@ class WalkerOrders:
     max_rewalks: int
     out_dir: str
     file_rows: int
+    threads: int = 1  # windows walked side by side
 
 
 @dataclass(frozen=True)
@@ -59,7 +63,7 @@ def walk_window(
     client: AntBotClient, path: str, window: Window, max_rewalks: int, emit: Callable[[pa.Table], None]
 ) -> None:
     """Emit every row of `window` (from the CDR list at `path`) once: follow `next`, then walk again
-    while the server counts more rows than were seen (at most `max_rewalks` times).
+    while the server's count at the end of the walk is above the rows seen (at most `max_rewalks` times).
 
     Rows move between pages when rows are inserted during the walk (the order is undefined, often
     newest first): a row seen twice is dropped, and a skipped row shows up as a count above the
@@ -68,11 +72,14 @@ def walk_window(
     params = {**window.query(), "page_size": str(client.config.page_size)}
     seen: set[int] = set()
     for _ in range(1 + max_rewalks):
+        counted: int | None = None
         for page in client.walk(path, params, parse_page):
             kept = in_window(_unseen(page.table, seen), window.start, window.end)
             if kept.num_rows:
                 emit(kept)
-        if count_rows(client, path, window) <= len(seen):
+            counted = page.count
+        # the last page's `count` is the server's count as the walk ended (asking again would cost a request)
+        if (counted if counted is not None else count_rows(client, path, window)) <= len(seen):
             return
 
 
@@ -92,6 +99,9 @@ def _unseen(table: pa.Table, seen: set[int]) -> pa.Table:
     return table.filter(pa.array(keep))
 
 
+_FILE_NUMBERS = itertools.count(1)  # file names unique across a walker's threads
+
+
 class FileWriter:
     """Collects a window's rows and writes them as Arrow IPC files of about `file_rows` rows, each sent on.
 
@@ -102,7 +112,7 @@ class FileWriter:
     def __init__(self, out_dir: str, file_rows: int, send: Callable[[CdrFile], None]):
         self.out_dir, self.file_rows, self.send = Path(out_dir), file_rows, send
         self.tables: list[pa.Table] = []
-        self.rows = self.written = 0
+        self.rows = 0
 
     def add(self, table: pa.Table) -> None:
         self.tables.append(table)
@@ -115,8 +125,7 @@ class FileWriter:
             return
         table = pa.concat_tables(self.tables)
         self.tables, self.rows = [], 0
-        self.written += 1
-        path = self.out_dir / f"cdr-{os.getpid()}-{self.written}.arrow"
+        path = self.out_dir / f"cdr-{os.getpid()}-{next(_FILE_NUMBERS)}.arrow"
         with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
             writer.write_table(table)
         newest = pc.max(pc.cast(table.column("starting_date"), pa.int64())).as_py()
@@ -124,27 +133,37 @@ class FileWriter:
 
 
 def serve(fd: int) -> None:
-    """Walker process: read WalkerOrders, then walk each Window received until None.
+    """Walker process: read WalkerOrders, then walk the Windows received (`threads` at once) until None.
 
-    Sends a CdrFile per file written, a WindowDone per window, or the exception that stopped it.
+    Sends a CdrFile per file written, a WindowDone per window, or the exception that stopped a walk
+    (the parent then stops this process).
     """
     # the parent decides when walkers stop: Ctrl-C reaches the whole process group, SIGTERM the parent
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     gc.freeze()  # what the imports made lives as long as the walker: the collector need not scan it again
     conn = Connection(fd)
+    lock = threading.Lock()
+
+    def send(item: object) -> None:
+        with lock:  # a Connection is not safe for threads sending at once
+            conn.send(item)
+
+    def walk_one(client: AntBotClient, orders: WalkerOrders, window: Window) -> None:
+        try:
+            files = FileWriter(orders.out_dir, orders.file_rows, send)
+            walk_window(client, orders.path, window, orders.max_rewalks, files.add)
+            files.flush()
+        except (EOFError, BrokenPipeError, ConnectionResetError):
+            return  # the parent is gone
+        except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises it
+            send(exc)
+            return
+        send(WindowDone(window))
+
     try:
         orders: WalkerOrders = conn.recv()
-        files = FileWriter(orders.out_dir, orders.file_rows, conn.send)
-        with AntBotClient(orders.config) as client:
+        with AntBotClient(orders.config) as client, ThreadPoolExecutor(orders.threads) as pool:
             while (window := conn.recv()) is not None:
-                try:
-                    walk_window(client, orders.path, window, orders.max_rewalks, files.add)
-                    files.flush()
-                except (EOFError, BrokenPipeError):
-                    raise
-                except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises it
-                    conn.send(exc)
-                    return
-                conn.send(WindowDone(window))
+                pool.submit(walk_one, client, orders, window)
     except (EOFError, BrokenPipeError, ConnectionResetError):
         return  # the parent is gone (killed or interrupted): nothing to report to, nothing to print

@@ -24,6 +24,9 @@ FILTER_MARGIN = timedelta(seconds=1)
 # a span this short is not cut further, however many rows share it
 MIN_SPAN = timedelta(seconds=2)
 MAX_PARTS = 64
+# windows for concurrency are not cut below this many rows: each window costs a count request after
+# its walk, and a window of 1,000 rows is 10 pages of the smallest page size seen (100)
+MIN_WINDOW_ROWS = 1_000
 
 
 @dataclass(frozen=True)
@@ -65,10 +68,12 @@ def _parse(value: str | None) -> datetime | None:
 Counter = Callable[[list[Window]], list[int]]
 
 
-def _split(begin: datetime, stop: datetime, open_end: bool, count: Counter, window_rows: int, run_rows: int):
+def _split(begin: datetime, stop: datetime, open_end: bool, count: Counter, window_rows: int, run_rows: int,
+           parallel: int = 1):
     """Consecutive windows from `begin` covering up to `stop` (the last one open when `open_end`), each
     holding at most about `window_rows` rows by the server's count, until about `run_rows` rows are
-    planned; plus where the rest starts (None: nothing left).
+    planned; plus where the rest starts (None: nothing left). With `parallel` walks side by side,
+    windows are made small enough that there are two for each (MIN_WINDOW_ROWS at least).
 
     A span holding too many rows is cut into as many equal parts as its count asks for, and
     neighbouring parts are joined again while together they hold few enough: empty stretches of
@@ -79,13 +84,18 @@ def _split(begin: datetime, stop: datetime, open_end: bool, count: Counter, wind
         return Window(start, None if (open_end and end >= stop) else end)
 
     todo: list[tuple[datetime, datetime, int | None]] = [(begin, stop, None)]
+    limit = window_rows  # rows a window may hold
     windows: list[Window] = []
     planned = 0
     while todo and (planned < run_rows or not windows):
         start, end, rows = todo.pop(0)
         if rows is None:
             rows = count([window(start, end)])[0]
-        if rows <= window_rows or end - start <= MIN_SPAN:
+            if parallel > 1:  # the first count is of the whole range: size the windows for the walkers
+                target = min(window_rows, max(MIN_WINDOW_ROWS, -(-min(rows, run_rows) // (2 * parallel))))
+                # windows for concurrency need not be even: half as big again saves a round of counts
+                window_rows, limit = target, min(window_rows, target * 3 // 2)
+        if rows <= limit or end - start <= MIN_SPAN:
             windows.append(window(start, end))
             planned += rows
             continue
@@ -93,7 +103,7 @@ def _split(begin: datetime, stop: datetime, open_end: bool, count: Counter, wind
         step = (end - start) / parts
         cuts = [start + step * i for i in range(parts)] + [end]
         spans = list(pairwise(cuts))
-        todo[0:0] = _join(spans, count([window(a, b) for a, b in spans]), window_rows)
+        todo[0:0] = _join(spans, count([window(a, b) for a, b in spans]), limit)
     return tuple(windows), (todo[0][0] if todo else None)
 
 
@@ -119,6 +129,7 @@ def plan_run(
     run_rows: int,
     since: datetime | None = None,
     until: datetime | None = None,
+    parallel: int = 1,
 ) -> RunPlan:
     """The windows this run reads.
 
@@ -143,7 +154,7 @@ def plan_run(
         begin = _parse(state.get("backfills", {}).get(key)) or since
         if until is not None and begin >= until:
             return RunPlan((), None, key, now)
-    windows, resume_from = _split(begin, until or now, until is None, count, window_rows, run_rows)
+    windows, resume_from = _split(begin, until or now, until is None, count, window_rows, run_rows, parallel)
     return RunPlan(windows, resume_from, key, now)
 
 

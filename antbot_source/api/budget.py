@@ -1,0 +1,116 @@
+"""One request budget per account: every request of a run, in every thread and walker process, waits
+for it.
+
+AntBot throttles each user (Django REST Framework: N requests per period, then 429 with
+`Retry-After`), and the dialer's operators spend the same budget. So:
+
+- a 429 pauses everyone, not only the request that got it: the pause is kept in a small mapped
+  file that the run's walker processes share (`pause_path`), and threads of a process share it;
+- the rate that drew the 429 is learned: from then on the process paces itself (a moving-window
+  limiter of the `limits` library) at 90 % of the rate it was granted over the last
+  LEARN_WINDOW_S, and creeps back up by 5 % every PROBE_EVERY_S without a 429, so 429s stay rare;
+- `max_requests_per_second` (SOURCES__ANTBOT__MAX_REQUESTS_PER_SECOND) caps the rate for accounts
+  that must leave headroom to the dialer's users, split evenly between the processes of a run.
+"""
+
+from __future__ import annotations
+
+import mmap
+import struct
+import threading
+import time
+from collections import deque
+from pathlib import Path
+
+from limits import RateLimitItemPerSecond
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+
+LEARN_WINDOW_S = 10.0
+PROBE_EVERY_S = 10.0
+_CELL = struct.Struct("d")  # the shared pause: the epoch second until which nobody sends
+
+
+class SharedPause:
+    """An 8-byte file mapped by every process of a run: 'nobody sends before this moment' (epoch s).
+
+    A file in the run's directory rather than `multiprocessing.shared_memory`, whose resource tracker
+    would unlink the segment when the first walker exits (Python 3.11)."""
+
+    def __init__(self, path: str | Path, *, create: bool = False):
+        self.path = str(path)
+        if create:
+            Path(self.path).write_bytes(_CELL.pack(0.0))
+        with open(self.path, "r+b") as handle:
+            self._map = mmap.mmap(handle.fileno(), _CELL.size)
+
+    def until(self) -> float:
+        return _CELL.unpack_from(self._map, 0)[0]
+
+    def extend(self, moment: float) -> None:
+        if moment > self.until():  # a race only ever loses the shorter of two pauses
+            _CELL.pack_into(self._map, 0, moment)
+
+    def close(self) -> None:
+        self._map.close()
+
+
+class RequestBudget:
+    """What a process's requests to one account wait for: the shared pause and the learned or set rate."""
+
+    def __init__(self, max_per_second: float | None = None, pause: SharedPause | None = None, processes: int = 1):
+        self._cap = max_per_second / max(processes, 1) if max_per_second else None
+        self._rate = self._cap
+        self._pause = pause
+        self._local_pause = 0.0
+        self._granted: deque[float] = deque()
+        self._last_429 = 0.0
+        self._lock = threading.Lock()
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self.throttled = 0  # 429s seen by this process
+
+    def _paused_until(self) -> float:
+        return max(self._local_pause, self._pause.until() if self._pause else 0.0)
+
+    def wait(self) -> None:
+        """Block until a request may be sent."""
+        while (delay := self._paused_until() - time.time()) > 0:
+            time.sleep(delay)
+        while True:
+            with self._lock:
+                self._grow()
+                rate = self._rate
+            if rate is None:
+                return
+            item = RateLimitItemPerSecond(max(1, int(rate)))
+            if self._limiter.hit(item, "budget"):
+                return
+            reset = self._limiter.get_window_stats(item, "budget").reset_time
+            time.sleep(min(max(reset - time.time(), 0.005), 1.0))
+
+    def answered(self, status: int, retry_after: float | None) -> None:
+        """Learn from an answer: a success counts as granted; a 429 pauses everyone and lowers the rate."""
+        now = time.time()
+        with self._lock:
+            if status != 429:
+                self._granted.append(now)
+                while self._granted and self._granted[0] < now - LEARN_WINDOW_S:
+                    self._granted.popleft()
+                return
+            self.throttled += 1
+            self._last_429 = now
+            span = min(LEARN_WINDOW_S, now - self._granted[0]) if self._granted else LEARN_WINDOW_S
+            learned = 0.9 * len(self._granted) / max(span, 1.0)
+            self._rate = max(1.0, min(x for x in (learned, self._rate, self._cap) if x is not None))
+            pause = now + (retry_after if retry_after is not None else 1.0)
+            self._local_pause = max(self._local_pause, pause)
+        if self._pause is not None:
+            self._pause.extend(pause)
+
+    def _grow(self) -> None:
+        """Without a 429 for PROBE_EVERY_S, ask for 5 % more (never above the configured cap)."""
+        now = time.time()
+        if self._rate is not None and self._last_429 and now - self._last_429 > PROBE_EVERY_S:
+            grown = self._rate * 1.05
+            self._rate = min(grown, self._cap) if self._cap else grown
+            self._last_429 = now
