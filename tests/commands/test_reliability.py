@@ -91,7 +91,7 @@ def _requests(sb, what: str) -> int:
 def _load(sb, tmp_path: Path, name: str, *args: str, **settings: str) -> subprocess.CompletedProcess:
     sb.reset_stats()
     env = _env(sb, DLT_DATA_DIR=str(tmp_path / f"dlt-{name}"),
-               **{f"SOURCES__ANTBOT__{k.upper()}": v for k, v in settings.items()})
+               **{f"SOURCES__ANTBOT__{k.upper()}": v for k, v in settings.items() if v})
     return _antbot("load", "--duckdb", f"{name}.duckdb", *args, env=env, cwd=tmp_path)
 
 
@@ -158,6 +158,21 @@ def test_every_setting_in_the_readme_changes_what_the_source_does(start_sandbox,
     runs = _load(sb, tmp_path, "runs", "--resources", "cdr", cdr_run_rows="200", cdr_window_rows="100")
     count = re.search(r"\((\d+)\s+run", runs.stdout)
     check("CDR_RUN_ROWS", runs.returncode == 0 and count is not None and int(count.group(1)) >= 3, runs.stdout)
+    remote = start_sandbox(seed=5, cdrs=2_000, habits=Habits(latency_ms=150, fixed_page_size=100))
+    in_flight = {}
+    for n in ("1", "8"):
+        result = _load(remote, tmp_path, f"cc{n}", "--resources", "cdr", max_concurrency=n)
+        assert result.returncode == 0, result.stderr
+        in_flight[n] = remote.stats()["max_in_flight"]
+    check("MAX_CONCURRENCY", in_flight["1"] == 1 and in_flight["8"] >= 4, in_flight)
+    throttled = start_sandbox(seed=5, cdrs=1_000, habits=Habits(fixed_page_size=100, throttle_requests=6,
+                                                                throttle_period_s=1.0))
+    refused = {}
+    for cap in ("", "3"):
+        result = _load(throttled, tmp_path, f"cap{cap or 'none'}", "--resources", "cdr", max_requests_per_second=cap)
+        assert result.returncode == 0, result.stderr
+        refused[cap] = throttled.stats()["throttled"]
+    check("MAX_REQUESTS_PER_SECOND", refused[""] > 0 and refused["3"] == 0, refused)
     assert documented - checked == set(), "a documented setting has no check here"
 
 

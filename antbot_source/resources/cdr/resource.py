@@ -154,7 +154,7 @@ def read_windows(config: ClientConfig, plan: RunPlan, knobs: CdrTuning, out_dir:
     if not plan.windows:
         return
     todo = deque(plan.windows)
-    workers = min(knobs.workers, len(todo))
+    workers = min(knobs.workers, len(todo), knobs.concurrency)
     threads = -(-knobs.concurrency // workers)
     orders = WalkerOrders(config, CDR_PATH, knobs.max_rewalks, out_dir, knobs.file_rows, threads)
     with ExitStack() as stack:
