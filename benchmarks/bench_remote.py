@@ -32,7 +32,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import bench_load
 import psutil
@@ -40,6 +40,9 @@ import typer
 from bench_load import _report, measure, rest_api
 from rich.console import Console
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from antbot_source.sandbox import SandboxHandle
 
 bench_load.__file__ = __file__  # measure() runs `python <its module's file> <child> ...`: the children are here
 OTHER_TABLES = "contacts,subscribers,campaigns,phonebooks"
@@ -82,8 +85,9 @@ def antbot(workdir: str, resources: str) -> None:
         _report(sum(con.sql(f"SELECT count(*) FROM antbot.{t}").fetchall()[0][0] for t in resources.split(",")))
 
 
-def contend(sb: Any, period_s: float, args: list[str], env: dict[str, str] | None = None) -> dict[str, float]:
-    """measure() one contender, plus what the server saw of it and the CPU seconds of both sides."""
+def contend(sb: SandboxHandle, period_s: float, args: list[str], env: dict[str, str] | None = None) -> dict[str, float]:
+    """measure() one contender, plus what the server saw of it and the CPU seconds of both sides; first the
+    server's clock skips a throttle window, so the requests of the contender before no longer count."""
     sb.skip_clock(period_s)
     sb.reset_stats()
     server = psutil.Process(sb.pid)
@@ -96,7 +100,7 @@ def contend(sb: Any, period_s: float, args: list[str], env: dict[str, str] | Non
             "cpu": done.ru_utime + done.ru_stime - own_cpu.ru_utime - own_cpu.ru_stime}
 
 
-def antbot_args(sb: Any, workdir: str, resources: str) -> tuple[list[str], dict[str, str]]:
+def antbot_args(sb: SandboxHandle, workdir: str, resources: str) -> tuple[list[str], dict[str, str]]:
     """The antbot child's arguments and environment (a fresh pipeline and DuckDB file in its own folder)."""
     rundir = Path(workdir) / resources.replace(",", "+")
     rundir.mkdir(parents=True)
