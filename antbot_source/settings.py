@@ -31,7 +31,8 @@ class Endpoint:
     `read`: "full" re-reads the whole list each run and merges it, deleting rows the API no longer
     has; "per_campaign" reads `subscriber-list/` campaign by campaign; "cdr" is the windowed,
     look-back read of call records. `params` are fixed filters sent on every read; `types` names
-    the entry of `schema.TABLE_TYPES` when it is not the table name.
+    the entry of `schema.TABLE_TYPES` when it is not the table name; `split_by` reads a full table
+    in parts, one per parent row.
     """
 
     table: str
@@ -41,6 +42,9 @@ class Endpoint:
     write_disposition: TWriteDispositionConfig = field(default_factory=lambda: dict(MERGE))  # type: ignore[arg-type]
     params: Mapping[str, str] = field(default_factory=dict)
     types: str | None = None
+    # (filter, parent table): read the list in parts side by side, one per row of the parent table,
+    # through that filter (a far-away service answers one page at a time per walk)
+    split_by: tuple[str, str] | None = None
 
     @property
     def type_key(self) -> str:
@@ -52,7 +56,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("cdr", "cdr/", read="cdr"),
     Endpoint("subscribers", "subscriber-list/", read="per_campaign"),
     Endpoint("campaigns", "campaigns/"),
-    Endpoint("contacts", "contact/"),
+    Endpoint("contacts", "contact/", split_by=("phonebook", "phonebooks")),
     Endpoint("phonebooks", "phonebook/"),
     Endpoint("surveys", "survey-list/"),
     Endpoint("survey_templates", "survey-template/"),

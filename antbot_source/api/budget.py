@@ -4,11 +4,13 @@ for it.
 AntBot throttles each user (Django REST Framework: N requests per period, then 429 with
 `Retry-After`), and the dialer's operators spend the same budget. So:
 
-- a 429 pauses everyone, not only the request that got it: the pause is kept in a small mapped
-  file that the run's walker processes share (`pause_path`), and threads of a process share it;
-- the rate that drew the 429 is learned: from then on the process paces itself (a moving-window
-  limiter of the `limits` library) at 90 % of the rate it was granted over the last
-  LEARN_WINDOW_S, and creeps back up by 5 % every PROBE_EVERY_S without a 429, so 429s stay rare;
+- a pause is kept in a small mapped file that the run's walker processes share (`pause_path`),
+  and threads of a process share it;
+- the first 429 pauses everyone until its `Retry-After`, and the rate that drew it is learned: from
+  then on the process paces itself (a moving-window limiter of the `limits` library) at 90 % of the
+  rate it was granted over the last LEARN_WINDOW_S; each later 429 lowers the pace by a fifth and
+  only its own request waits, and every PROBE_EVERY_S without one raises it by a tenth, so the
+  pace follows what the server grants and 429s stay rare;
 - `max_requests_per_second` (SOURCES__ANTBOT__MAX_REQUESTS_PER_SECOND) caps the rate for accounts
   that must leave headroom to the dialer's users, split evenly between the processes of a run.
 """
@@ -27,7 +29,7 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
 LEARN_WINDOW_S = 10.0
-PROBE_EVERY_S = 10.0
+PROBE_EVERY_S = 2.0
 _CELL = struct.Struct("d")  # the shared pause: the epoch second until which nobody sends
 
 
@@ -65,6 +67,7 @@ class RequestBudget:
         self._local_pause = 0.0
         self._granted: deque[float] = deque()
         self._last_429 = 0.0
+        self._learned: float | None = None  # the pace learned from 429s (None: no 429 yet)
         self._lock = threading.Lock()
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
         self.throttled = 0  # 429s seen by this process
@@ -89,8 +92,11 @@ class RequestBudget:
             time.sleep(min(max(reset - time.time(), 0.005), 1.0))
 
     def answered(self, status: int, retry_after: float | None) -> None:
-        """Learn from an answer: a success counts as granted; a 429 pauses everyone and lowers the rate."""
+        """Learn from an answer. The first 429 pauses everyone until its `Retry-After` (the run was
+        not pacing yet) and sets the pace at 90 % of the rate granted so far; a later one lowers the
+        pace by a fifth (at most once a second), and only the refused request waits."""
         now = time.time()
+        pause = None
         with self._lock:
             if status != 429:
                 self._granted.append(now)
@@ -98,19 +104,23 @@ class RequestBudget:
                     self._granted.popleft()
                 return
             self.throttled += 1
+            if self._learned is None:
+                span = min(LEARN_WINDOW_S, now - self._granted[0]) if self._granted else LEARN_WINDOW_S
+                self._learned = 0.9 * len(self._granted) / max(span, 1.0)
+                pause = now + (retry_after if retry_after is not None else 1.0)
+                self._local_pause = max(self._local_pause, pause)
+            elif now - self._last_429 >= 1.0:
+                self._learned *= 0.8
+            self._learned = max(1.0, self._learned)
             self._last_429 = now
-            span = min(LEARN_WINDOW_S, now - self._granted[0]) if self._granted else LEARN_WINDOW_S
-            learned = 0.9 * len(self._granted) / max(span, 1.0)
-            self._rate = max(1.0, min(x for x in (learned, self._rate, self._cap) if x is not None))
-            pause = now + (retry_after if retry_after is not None else 1.0)
-            self._local_pause = max(self._local_pause, pause)
-        if self._pause is not None:
+            self._rate = min(self._learned, self._cap) if self._cap else self._learned
+        if pause is not None and self._pause is not None:
             self._pause.extend(pause)
 
     def _grow(self) -> None:
-        """Without a 429 for PROBE_EVERY_S, ask for 5 % more (never above the configured cap)."""
+        """Without a 429 for PROBE_EVERY_S, ask for a tenth more (never above the configured cap)."""
         now = time.time()
-        if self._rate is not None and self._last_429 and now - self._last_429 > PROBE_EVERY_S:
-            grown = self._rate * 1.05
-            self._rate = min(grown, self._cap) if self._cap else grown
+        if self._learned is not None and now - self._last_429 > PROBE_EVERY_S:
+            self._learned *= 1.1
+            self._rate = min(self._learned, self._cap) if self._cap else self._learned
             self._last_429 = now

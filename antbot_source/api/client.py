@@ -29,6 +29,8 @@ P = TypeVar("P", bound=Linked)
 
 TOKEN_KEYS = ("access", "access_token", "token")
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# renewals of the token for one request, when other requests in flight keep spending the new ones
+MAX_RENEWALS = 3
 # a probe before a run: a host that does not accept the first connection within this fails the run at once
 PROBE_CONNECT_S = 10.0
 # a Retry-After longer than this is not honoured as given (a stuck header must not stall a load for hours)
@@ -250,15 +252,25 @@ class AntBotClient:
 
     def _authorized(self, method: str, path_or_url: str, params: dict | None, json: Any,
                     safe_retry: bool = True) -> httpx.Response:
-        """The response to one request sent with the current token; a 401 renews it once and replays."""
+        """The response to one request sent with the current token; a 401 renews it and replays.
+
+        A token renewed by this request and refused at once is a credentials error. One renewed by
+        another thread may already be spent by the other requests in flight (a token good for a few
+        requests): then it is renewed again, at most MAX_RENEWALS times."""
         token, generation = self._current_token()
         response = self._send(method, path_or_url, params=params, json=json, token=token, safe_retry=safe_retry)
-        if response.status_code == 401:
-            token, _ = self._fetch_token(generation)
+        for _ in range(MAX_RENEWALS):
+            if response.status_code != 401:
+                return response
+            with self._token_lock:
+                mine = self._token_generation == generation  # nobody renewed it since: this request will
+            token, generation = self._fetch_token(generation)
             response = self._send(method, path_or_url, params=params, json=json, token=token,
                                   safe_retry=safe_retry)
-            if response.status_code == 401:
-                raise AuthError(f"AntBot refused a fresh token for {method} {describe(path_or_url)} (HTTP 401)")
+            if response.status_code == 401 and mine:
+                break
+        if response.status_code == 401:
+            raise AuthError(f"AntBot refused a fresh token for {method} {describe(path_or_url)} (HTTP 401)")
         return response
 
     def request(self, method: str, path_or_url: str, *, params: dict | None = None, json: Any = None,

@@ -89,7 +89,7 @@ def antbot(
     cursor each run starts again, to catch call records written late. `since` / `until`: backfill
     that CDR range without moving the live cursor. `cdr_window_rows` / `cdr_run_rows`: CDRs per date
     window / per pipeline run at most (a killed load resumes after the last finished run).
-    `max_concurrency`: CDR requests in flight at most. `max_requests_per_second`: a cap on the whole
+    `max_concurrency`: requests in flight at most for the CDR read, and for each table read in parts. `max_requests_per_second`: a cap on the whole
     run's request rate, to leave the account's throttle headroom for the dialer's users.
     """
     if max_concurrency < 1:
@@ -109,6 +109,6 @@ def antbot(
                 run_rows=cdr_run_rows, concurrency=max_concurrency,
             )
         elif ep.read == "per_campaign":
-            yield subscribers_resource(shared, ep)
+            yield subscribers_resource(shared, ep, readers=max_concurrency)
         else:
-            yield full_resource(shared, ep)
+            yield full_resource(shared, ep, readers=max_concurrency)

@@ -31,8 +31,6 @@ from antbot_source.rows.schema import columns, json_fields, timestamp_fields
 from antbot_source.settings import CLOSED_CAMPAIGN_STATUSES, Endpoint, endpoint
 
 STATE_KEY = "closed_campaigns"
-# campaigns read side by side (each walk follows its own `next` links in order)
-CAMPAIGN_READERS = 4
 BUFFERED_PAGES = 8  # pages read ahead of dlt at most: a campaign is never held whole
 
 
@@ -51,8 +49,9 @@ def _count(client: AntBotClient, ep: Endpoint, campaign: int) -> int | None:
     return body.get("count") if isinstance(body, dict) else None
 
 
-def subscribers_resource(shared: SharedClient, ep: Endpoint | None = None) -> DltResource:
-    """The `subscribers` resource: merge on `id`, per-campaign reads, closed campaigns skipped."""
+def subscribers_resource(shared: SharedClient, ep: Endpoint | None = None, readers: int = 4) -> DltResource:
+    """The `subscribers` resource: merge on `id`, per-campaign reads (`readers` campaigns side by side,
+    each walk following its own `next` links in order), closed campaigns skipped."""
     ep = ep or endpoint("subscribers")
 
     @dlt.resource(
@@ -66,7 +65,7 @@ def subscribers_resource(shared: SharedClient, ep: Endpoint | None = None) -> Dl
         state = dlt.current.resource_state()
         closed_before = set(state.get(STATE_KEY, []))
         held = destination_rows(ep.table, ("id", "campaign")) or []
-        with shared.use() as client, ThreadPoolExecutor(CAMPAIGN_READERS, "antbot-subscribers") as pool:
+        with shared.use() as client, ThreadPoolExecutor(readers, "antbot-subscribers") as pool:
             campaigns = {
                 row["id"]: row.get("status")
                 for page in client.iter_pages(endpoint("campaigns").path)
@@ -81,7 +80,7 @@ def subscribers_resource(shared: SharedClient, ep: Endpoint | None = None) -> Dl
             to_read = sorted(set(campaigns) - unchanged)
             seen: set[int] = set()
             walks = [partial(_campaign_pages, client, ep, cid) for cid in to_read]
-            for rows in side_by_side(walks, CAMPAIGN_READERS, BUFFERED_PAGES):
+            for rows in side_by_side(walks, readers, BUFFERED_PAGES):
                 fresh = [row for row in rows if row["id"] not in seen]  # rows shifting between pages come twice
                 seen.update(row["id"] for row in fresh)
                 if fresh:
