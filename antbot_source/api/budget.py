@@ -6,11 +6,12 @@ AntBot throttles each user (Django REST Framework: N requests per period, then 4
 
 - a pause is kept in a small mapped file that the run's walker processes share (`pause_path`),
   and threads of a process share it;
-- the first 429 pauses everyone until its `Retry-After`, and the rate that drew it is learned: from
-  then on the process paces itself (a moving-window limiter of the `limits` library) at 90 % of the
-  rate it was granted over the last LEARN_WINDOW_S; each later 429 lowers the pace by a fifth and
-  only its own request waits, and every PROBE_EVERY_S without one raises it by a tenth, so the
-  pace follows what the server grants and 429s stay rare;
+- the first 429 pauses everyone until its `Retry-After`, and the throttle's rate is learned from
+  it: what the server granted since the first request (its N) over that time plus `Retry-After`
+  (its period S). From then on the process paces itself at that rate (a moving-window limiter of
+  the `limits` library); each later 429 lowers the pace by a tenth and only its own request waits,
+  and every PROBE_EVERY_S without one raises it by 5 %, so the pace follows what the server grants
+  and 429s stay rare;
 - `max_requests_per_second` (SOURCES__ANTBOT__MAX_REQUESTS_PER_SECOND) caps the rate for accounts
   that must leave headroom to the dialer's users, split evenly between the processes of a run.
 """
@@ -28,7 +29,7 @@ from limits import RateLimitItemPerSecond
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
-LEARN_WINDOW_S = 10.0
+LEARN_WINDOW_S = 60.0
 PROBE_EVERY_S = 2.0
 _CELL = struct.Struct("d")  # the shared pause: the epoch second until which nobody sends
 
@@ -93,8 +94,8 @@ class RequestBudget:
 
     def answered(self, status: int, retry_after: float | None) -> None:
         """Learn from an answer. The first 429 pauses everyone until its `Retry-After` (the run was
-        not pacing yet) and sets the pace at 90 % of the rate granted so far; a later one lowers the
-        pace by a fifth (at most once a second), and only the refused request waits."""
+        not pacing yet) and sets the pace at the throttle's rate as the answer reveals it; a later one
+        lowers the pace by a tenth (at most once a second), and only the refused request waits."""
         now = time.time()
         pause = None
         with self._lock:
@@ -104,13 +105,16 @@ class RequestBudget:
                     self._granted.popleft()
                 return
             self.throttled += 1
+            wait = retry_after if retry_after is not None else 1.0
             if self._learned is None:
+                # a sliding window of N requests per S seconds refused us: what it granted since our
+                # first request (N, if we are its only user) over the time until it frees (S)
                 span = min(LEARN_WINDOW_S, now - self._granted[0]) if self._granted else LEARN_WINDOW_S
-                self._learned = 0.9 * len(self._granted) / max(span, 1.0)
-                pause = now + (retry_after if retry_after is not None else 1.0)
+                self._learned = len(self._granted) / (span + wait)
+                pause = now + wait
                 self._local_pause = max(self._local_pause, pause)
             elif now - self._last_429 >= 1.0:
-                self._learned *= 0.8
+                self._learned *= 0.9
             self._learned = max(1.0, self._learned)
             self._last_429 = now
             self._rate = min(self._learned, self._cap) if self._cap else self._learned
@@ -118,9 +122,9 @@ class RequestBudget:
             self._pause.extend(pause)
 
     def _grow(self) -> None:
-        """Without a 429 for PROBE_EVERY_S, ask for a tenth more (never above the configured cap)."""
+        """Without a 429 for PROBE_EVERY_S, ask for 5 % more (never above the configured cap)."""
         now = time.time()
         if self._learned is not None and now - self._last_429 > PROBE_EVERY_S:
-            self._learned *= 1.1
+            self._learned *= 1.05
             self._rate = min(self._learned, self._cap) if self._cap else self._learned
             self._last_429 = now
