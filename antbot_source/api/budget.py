@@ -61,10 +61,10 @@ class SharedPause:
 class RequestBudget:
     """What a process's requests to one account wait for: the shared pause and the learned or set rate."""
 
-    def __init__(self, max_per_second: float | None = None, pause: SharedPause | None = None, processes: int = 1):
+    def __init__(self, max_per_second: float | None = None, processes: int = 1):
         self._cap = max_per_second / max(processes, 1) if max_per_second else None
         self._rate = self._cap
-        self._pause = pause
+        self.pause: SharedPause | None = None  # the run's shared pause, while a CDR read runs
         self._local_pause = 0.0
         self._granted: deque[float] = deque()
         self._last_429 = 0.0
@@ -74,7 +74,7 @@ class RequestBudget:
         self.throttled = 0  # 429s seen by this process
 
     def _paused_until(self) -> float:
-        return max(self._local_pause, self._pause.until() if self._pause else 0.0)
+        return max(self._local_pause, pause.until() if (pause := self.pause) else 0.0)
 
     def wait(self) -> None:
         """Block until a request may be sent."""
@@ -118,8 +118,8 @@ class RequestBudget:
             self._learned = max(1.0, self._learned)
             self._last_429 = now
             self._rate = min(self._learned, self._cap) if self._cap else self._learned
-        if pause is not None and self._pause is not None:
-            self._pause.extend(pause)
+        if pause is not None and (shared := self.pause) is not None:
+            shared.extend(pause)
 
     def _grow(self) -> None:
         """Without a 429 for PROBE_EVERY_S, ask for 5 % more (never above the configured cap)."""

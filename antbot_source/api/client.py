@@ -116,18 +116,20 @@ def _never_arrived(exc: BaseException) -> bool:
     return isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
 
 
-_BUDGETS: dict[tuple[str, str | None, str | None], RequestBudget] = {}
+_BUDGETS: dict[tuple[str, str | None], RequestBudget] = {}
 _BUDGETS_LOCK = threading.Lock()
 
 
 def budget_of(config: ClientConfig) -> RequestBudget:
     """The request budget of `config`'s account in this process, shared by all its clients and threads."""
-    key = (config.base_url, config.username, config.pause_path)
+    key = (config.base_url, config.username)
     with _BUDGETS_LOCK:
-        if key not in _BUDGETS:
-            pause = SharedPause(config.pause_path) if config.pause_path else None
-            _BUDGETS[key] = RequestBudget(config.max_requests_per_second, pause, config.budget_processes)
-        return _BUDGETS[key]
+        budget = _BUDGETS.get(key)
+        if budget is None:
+            budget = _BUDGETS[key] = RequestBudget(config.max_requests_per_second, config.budget_processes)
+        if config.pause_path and budget.pause is None:  # a walker: the pause of the run that started it
+            budget.pause = SharedPause(config.pause_path)
+        return budget
 
 
 class AntBotClient:

@@ -34,7 +34,7 @@ from dlt.extract.resource import DltResource
 
 import antbot_source
 from antbot_source.api.budget import SharedPause
-from antbot_source.api.client import AntBotClient, ClientConfig
+from antbot_source.api.client import AntBotClient, ClientConfig, budget_of
 from antbot_source.resources.cdr.pages import from_micros
 from antbot_source.resources.cdr.walk import CdrFile, WalkerOrders, WindowDone, count_rows
 from antbot_source.resources.cdr.windows import RunPlan, append_is_safe, plan_run, record_run
@@ -100,9 +100,7 @@ def cdr_resource(
     )
     def cdr() -> Iterator[Any]:
         state = dlt.current.resource_state()
-        with files_dir(Path(dlt.current.pipeline().working_dir)) as out_dir:
-            pause = SharedPause(Path(out_dir) / "pause", create=True)  # one 429 pauses every walker
-            run_config = dataclasses.replace(config, pause_path=pause.path)
+        with files_dir(Path(dlt.current.pipeline().working_dir)) as out_dir, shared_pause(config, out_dir) as run_config:
             with AntBotClient(run_config) as client, ThreadPoolExecutor(knobs.concurrency) as pool:
                 plan = plan_run(
                     state, start_date=start_date, lookback=lookback, now=datetime.now(UTC),
@@ -118,7 +116,6 @@ def cdr_resource(
                 table = pa.ipc.open_file(pa.memory_map(part.path)).read_all()
                 os.remove(part.path)  # the mapping keeps the data until the table is gone
                 yield dlt.mark.with_hints(table, hints) if hints else table
-            pause.close()
         record_run(state, plan, None if newest is None else from_micros(newest))
 
     return cdr
@@ -135,6 +132,20 @@ def files_dir(working_dir: Path) -> Iterator[str]:
         yield str(path)
     finally:
         shutil.rmtree(path, ignore_errors=True)
+
+
+@contextmanager
+def shared_pause(config: ClientConfig, out_dir: str) -> Iterator[ClientConfig]:
+    """The run's shared pause (api/budget.py): a 429 anywhere pauses this process's readers of every
+    table and every walker; yields the config walkers get, which names it."""
+    pause = SharedPause(Path(out_dir) / "pause", create=True)
+    budget = budget_of(config)
+    budget.pause = pause
+    try:
+        yield dataclasses.replace(config, pause_path=pause.path)
+    finally:
+        budget.pause = None
+        pause.close()
 
 
 def cdr_backlog_pending(pipeline: dlt.Pipeline) -> bool:
