@@ -116,13 +116,13 @@ def _never_arrived(exc: BaseException) -> bool:
     return isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
 
 
-_BUDGETS: dict[tuple[str, str | None], RequestBudget] = {}
+_BUDGETS: dict[tuple[str, str | None, float | None, int], RequestBudget] = {}
 _BUDGETS_LOCK = threading.Lock()
 
 
 def budget_of(config: ClientConfig) -> RequestBudget:
     """The request budget of `config`'s account in this process, shared by all its clients and threads."""
-    key = (config.base_url, config.username)
+    key = (config.base_url, config.username, config.max_requests_per_second, config.budget_processes)
     with _BUDGETS_LOCK:
         budget = _BUDGETS.get(key)
         if budget is None:
