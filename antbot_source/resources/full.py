@@ -1,8 +1,11 @@
-"""Full-table reads: a list re-read completely each run, merged on its key, deletes found by tombstones."""
+"""Lists read in full at a reconcile and probed in between; merged on their key, deletes by tombstones."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -12,14 +15,28 @@ from dlt.extract.resource import DltResource
 from antbot_source.api.client import AntBotClient, SharedClient
 from antbot_source.api.pages import object_id, relation_id
 from antbot_source.resources.deletes import destination_rows, tombstones
+from antbot_source.resources.probes import ListChanges, Unsure, list_changes
+from antbot_source.resources.reconcile import mark_reconciled, reconcile_due
 from antbot_source.resources.side_by_side import side_by_side
 from antbot_source.rows.arrow import arrow_pages
 from antbot_source.rows.normalise import normalise_row
 from antbot_source.rows.schema import columns, json_fields, timestamp_fields
-from antbot_source.settings import Endpoint, endpoint
+from antbot_source.settings import DEFAULT_RECONCILE_HOURS, Endpoint, endpoint
+
+log = logging.getLogger(__name__)
 
 BUFFERED_PAGES = 8  # pages read ahead of dlt at most, whatever the number of parts
 
+
+@dataclass(frozen=True)
+class Reconcile:
+    """How often tables are read in full (`every`), and whether this run does it for all (`forced`)."""
+
+    every: timedelta = timedelta(hours=DEFAULT_RECONCILE_HOURS)
+    forced: bool = False
+
+
+DEFAULT_RECONCILE = Reconcile()
 
 def _parts(client: AntBotClient, ep: Endpoint) -> list[Callable[[], Iterator[list[dict[str, Any]]]]]:
     """The walks that together read `ep`'s list: the whole list, or one per parent row (`split_by`),
@@ -36,38 +53,68 @@ def _parts(client: AntBotClient, ep: Endpoint) -> list[Callable[[], Iterator[lis
     return [partial(part, parent_id) for parent_id in parents if parent_id is not None]
 
 
-def full_resource(shared: SharedClient, ep: Endpoint, readers: int = 1) -> DltResource:
-    """A table re-read completely each run (in parts, `readers` side by side, when the endpoint row
-    says so): merged on the key; rows the API no longer returns are deleted from the destination
-    by tombstones (see `antbot_source.resources.deletes`)."""
+def probe_list(client: AntBotClient, ep: Endpoint, held: list[tuple[Any, ...]] | None,
+               state: dict[str, Any], reconcile: Reconcile) -> ListChanges | None:
+    """The probe's findings for `ep` (see `probes`), or None when this run reads it in full: at a
+    reconcile, on a first load, for a list not ordered by id, or when the probe is unsure."""
+    if not held or not ep.ordered_by_id or reconcile_due(state, reconcile.every, reconcile.forced):
+        return None
+    try:
+        return list_changes(client, ep.path, dict(ep.params), sorted(row[0] for row in held))
+    except Unsure as exc:
+        log.info("%s: %s; reading it in full", ep.table, exc)
+        return None
+
+
+def full_resource(shared: SharedClient, ep: Endpoint, readers: int = 1, reconcile: Reconcile = DEFAULT_RECONCILE) -> DltResource:
+    """A table read in full at a reconcile (in parts, `readers` side by side, when the endpoint row
+    says so) and probed between reconciles; merged on the key, rows the API no longer returns deleted
+    from the destination by tombstones (see `antbot_source.resources.deletes`)."""
     stamps, jsons = timestamp_fields(ep.type_key), json_fields(ep.type_key)
+    key = ep.primary_key
+
+    def fresh(pages: Iterable[list[dict[str, Any]]], seen: set[Any]) -> Iterator[list[dict[str, Any]]]:
+        for page in pages:
+            rows = []
+            for raw in page:
+                row = normalise_row(raw, timestamps=stamps, json_fields=jsons)
+                if row.get(key) not in seen:  # rows shifting between pages come twice
+                    seen.add(row.get(key))
+                    rows.append(row)
+            if rows:
+                yield rows
 
     def read() -> Iterator[list[dict[str, Any]]]:
+        state = dlt.current.resource_state()
+        started = datetime.now(UTC)
+        held = destination_rows(ep.table, (key,))
         seen: set[Any] = set()
         with shared.use() as client:
-            for page in side_by_side(_parts(client, ep), readers, BUFFERED_PAGES):
-                rows = []
-                for raw in page:
-                    row = normalise_row(raw, timestamps=stamps, json_fields=jsons)
-                    if row.get(ep.primary_key) not in seen:  # rows shifting between pages come twice
-                        seen.add(row.get(ep.primary_key))
-                        rows.append(row)
-                if rows:
-                    yield rows
-            gone = tombstones(destination_rows(ep.table, (ep.primary_key,)) or [], seen, key=ep.primary_key)
-            if gone:
-                # a walk can miss rows that shift while the list changes under it: a key counts as
-                # deleted only when a second read misses it too
-                again = {normalise_row(raw).get(ep.primary_key)
-                         for page in client.iter_pages(ep.path, dict(ep.params)) for raw in page}
-                gone = [row for row in gone if row[ep.primary_key] not in again]
+            changes = probe_list(client, ep, held, state, reconcile)
+            if changes is not None and changes.whole is None:
+                yield from fresh([changes.new_rows], seen)
+                gone = tombstones([(row_id,) for row_id in changes.deleted], seen, key=key)
+            elif changes is not None:  # the list fits one page: that page is all of it
+                yield from fresh([changes.whole], seen)
+                gone = tombstones(held or [], seen, key=key)
+                mark_reconciled(state, started)
+            else:
+                yield from fresh(side_by_side(_parts(client, ep), readers, BUFFERED_PAGES), seen)
+                gone = tombstones(held or [], seen, key=key)
+                if gone:
+                    # a walk can miss rows that shift while the list changes under it: a key counts as
+                    # deleted only when a second read misses it too
+                    again = {normalise_row(raw).get(key) for page in client.iter_pages(ep.path, dict(ep.params))
+                             for raw in page}
+                    gone = [row for row in gone if row[key] not in again]
+                mark_reconciled(state, started)
         if gone:
             yield gone
 
     return dlt.resource(
         read,
         name=ep.table,
-        primary_key=ep.primary_key,
+        primary_key=key,
         write_disposition=ep.write_disposition,
         columns=columns(ep.type_key, tombstones=True),
         parallelized=True,

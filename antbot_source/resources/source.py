@@ -18,13 +18,14 @@ from dlt.extract.resource import DltResource
 from antbot_source.api.client import ClientConfig, SharedClient
 from antbot_source.errors import ConfigError
 from antbot_source.resources.cdr.resource import CdrTuning, cdr_resource
-from antbot_source.resources.full import full_resource
+from antbot_source.resources.full import Reconcile, full_resource
 from antbot_source.resources.subscribers import subscribers_resource
 from antbot_source.rows.normalise import parse_timestamp
 from antbot_source.rows.schema import json_fields
 from antbot_source.settings import (
     DEFAULT_BASE_URL,
     DEFAULT_LOOKBACK_HOURS,
+    DEFAULT_RECONCILE_HOURS,
     DEFAULT_START_DATE,
     ENDPOINTS,
 )
@@ -80,6 +81,8 @@ def antbot(
     cdr_run_rows: int = CdrTuning.run_rows,
     max_concurrency: int = CdrTuning.concurrency,
     max_requests_per_second: float | None = None,
+    reconcile_hours: float = DEFAULT_RECONCILE_HOURS,
+    reconcile: bool = False,
     since: str | None = None,
     until: str | None = None,
 ) -> Iterator[DltResource]:
@@ -91,6 +94,8 @@ def antbot(
     window / per pipeline run at most (a killed load resumes after the last finished run).
     `max_concurrency`: requests in flight at most for the CDR read, and for each table read in parts. `max_requests_per_second`: a cap on the whole
     run's request rate, to leave the account's throttle headroom for the dialer's users.
+    `reconcile_hours`: how often each table is read in full, for the edits no probe sees (between
+    reconciles a run reads what the probes say changed); `reconcile`: read every table in full now.
     """
     if max_concurrency < 1:
         raise ConfigError(f"max_concurrency must be at least 1: {max_concurrency}")
@@ -99,7 +104,10 @@ def antbot(
         token_path=token_path, page_size=page_size, timeout=timeout, max_attempts=max_attempts,
         max_requests_per_second=max_requests_per_second or None, budget_processes=CdrTuning.workers + 1,
     )
+    if reconcile_hours <= 0:
+        raise ConfigError(f"reconcile_hours must be more than 0: {reconcile_hours}")
     shared = SharedClient(config)
+    full_reads = Reconcile(every=timedelta(hours=reconcile_hours), forced=reconcile)
     first = to_utc(start_date, "start_date") or to_utc(DEFAULT_START_DATE)
     for ep in ENDPOINTS:
         if ep.read == "cdr":
@@ -109,6 +117,6 @@ def antbot(
                 run_rows=cdr_run_rows, concurrency=max_concurrency,
             )
         elif ep.read == "per_campaign":
-            yield subscribers_resource(shared, ep, readers=max_concurrency)
+            yield subscribers_resource(shared, ep, readers=max_concurrency, reconcile=full_reads)
         else:
-            yield full_resource(shared, ep, readers=max_concurrency)
+            yield full_resource(shared, ep, readers=max_concurrency, reconcile=full_reads)

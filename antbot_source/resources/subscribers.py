@@ -1,21 +1,29 @@
 """Subscribers, read campaign by campaign through the `campaign` filter of `subscriber-list/`.
 
 `subscriber-list/` has no date filter and subscribers change status without always bumping
-`updated_date`, so a subscriber's current state is only known by reading it again. Each run reads
-every campaign except those that were already closed (status 4 ended or 5 completed) at the
-previous complete load and are still closed: a closed campaign dials no one, so its subscribers
-no longer change. The set of closed campaigns is kept in resource state and recorded only after
-a complete read. Deletes still reach closed campaigns (deleting a contact deletes its subscribers):
-each skipped campaign costs one request for its `count`, and is read again when that count differs
-from the rows the destination holds for it. Subscribers of the campaigns read, and of campaigns that no longer exist, that
-the API no longer returns are deleted from the destination (tombstones, see `deletes`).
+`updated_date`, so a subscriber's current state is only known by reading it again.
+
+At a reconcile (see `reconcile`) a run reads every campaign except those that were already closed
+(status 4 ended or 5 completed) at the previous complete load and are still closed: a closed
+campaign dials no one, so its subscribers no longer change. The set of closed campaigns is kept in
+resource state and recorded only after a complete read. Deletes still reach closed campaigns
+(deleting a contact deletes its subscribers): each skipped campaign costs one request for its
+`count`, and is read again when that count differs from the rows the destination holds for it.
+
+Between reconciles a run probes the list like any other (`probes`: new subscribers, deleted ones)
+and then counts it per status, one request each: when every count agrees with the destination,
+nothing moved. A status whose count moved is counted per campaign, and only the (campaign, status)
+cells whose counts differ are read, smallest first; a campaign whose cells still disagree after
+that is read whole. So a run costs what moved, not what the campaigns hold.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -24,34 +32,57 @@ from dlt.extract.resource import DltResource
 
 from antbot_source.api.client import AntBotClient, SharedClient
 from antbot_source.resources.deletes import destination_rows, tombstones
+from antbot_source.resources.full import DEFAULT_RECONCILE, Reconcile, probe_list
+from antbot_source.resources.probes import ListChanges
+from antbot_source.resources.reconcile import mark_reconciled
 from antbot_source.resources.side_by_side import side_by_side
 from antbot_source.rows.arrow import arrow_pages
 from antbot_source.rows.normalise import normalise_row
 from antbot_source.rows.schema import columns, json_fields, timestamp_fields
-from antbot_source.settings import CLOSED_CAMPAIGN_STATUSES, Endpoint, endpoint
+from antbot_source.settings import CLOSED_CAMPAIGN_STATUSES, SUBSCRIBER_STATUSES, Endpoint, endpoint
+
+log = logging.getLogger(__name__)
 
 STATE_KEY = "closed_campaigns"
 BUFFERED_PAGES = 8  # pages read ahead of dlt at most: a campaign is never held whole
 
+Cell = tuple[int, int]  # (campaign, status)
 
-def _campaign_pages(client: AntBotClient, ep: Endpoint, campaign: int) -> Iterator[list[dict[str, Any]]]:
-    """The subscribers of one campaign, page by page (rows of other campaigns dropped: a filter the
+
+def _pages(client: AntBotClient, ep: Endpoint, **filters: int) -> Iterator[list[dict[str, Any]]]:
+    """The subscribers matching `filters`, page by page (rows that do not match dropped: a filter the
     server ignored would otherwise return everyone)."""
     stamps, jsons = timestamp_fields(ep.type_key), json_fields(ep.type_key)
-    for page in client.iter_pages(ep.path, {**ep.params, "campaign": campaign}):
+    for page in client.iter_pages(ep.path, {**ep.params, **filters}):
         rows = [normalise_row(raw, timestamps=stamps, json_fields=jsons) for raw in page]
-        yield [row for row in rows if row.get("campaign") == campaign]
+        yield [row for row in rows if all(row.get(name) == value for name, value in filters.items())]
 
 
-def _count(client: AntBotClient, ep: Endpoint, campaign: int) -> int | None:
-    """The server's subscriber count of one campaign (one row requested); None for a bare-list answer."""
-    body = client.request("GET", ep.path, params={**ep.params, "campaign": campaign, "page_size": 1})
+def _count(client: AntBotClient, ep: Endpoint, **filters: int) -> int | None:
+    """The server's count of the subscribers matching `filters` (one row requested); None for a bare list."""
+    body = client.request("GET", ep.path, params={**ep.params, **filters, "page_size": 1})
     return body.get("count") if isinstance(body, dict) else None
 
 
-def subscribers_resource(shared: SharedClient, ep: Endpoint | None = None, readers: int = 4) -> DltResource:
-    """The `subscribers` resource: merge on `id`, per-campaign reads (`readers` campaigns side by side,
-    each walk following its own `next` links in order), closed campaigns skipped."""
+class _Once:
+    """Rows handed to dlt once each (rows shifting between pages, or read twice, come twice)."""
+
+    def __init__(self) -> None:
+        self.seen: set[int] = set()
+
+    def __call__(self, pages: Iterable[list[dict[str, Any]]]) -> Iterator[list[dict[str, Any]]]:
+        for rows in pages:
+            fresh = [row for row in rows if row["id"] not in self.seen]
+            self.seen.update(row["id"] for row in fresh)
+            if fresh:
+                yield fresh
+
+
+def subscribers_resource(shared: SharedClient, ep: Endpoint | None = None, readers: int = 4,
+                         reconcile: Reconcile = DEFAULT_RECONCILE) -> DltResource:
+    """The `subscribers` resource: merge on `id`; per-campaign reads at a reconcile (`readers`
+    campaigns side by side, each walk following its own `next` links in order), probes and
+    per-status counts in between."""
     ep = ep or endpoint("subscribers")
 
     @dlt.resource(
@@ -63,8 +94,10 @@ def subscribers_resource(shared: SharedClient, ep: Endpoint | None = None, reade
     )
     def subscribers() -> Iterator[list[dict[str, Any]]]:
         state = dlt.current.resource_state()
+        started = datetime.now(UTC)
         closed_before = set(state.get(STATE_KEY, []))
-        held = destination_rows(ep.table, ("id", "campaign")) or []
+        held = destination_rows(ep.table, ("id", "campaign", "status")) or []
+        once = _Once()
         with shared.use() as client, ThreadPoolExecutor(readers, "antbot-subscribers") as pool:
             campaigns = {
                 row["id"]: row.get("status")
@@ -72,23 +105,97 @@ def subscribers_resource(shared: SharedClient, ep: Endpoint | None = None, reade
                 for row in map(normalise_row, page)
             }
             closed_now = {cid for cid, status in campaigns.items() if status in CLOSED_CAMPAIGN_STATUSES}
-            held_per_campaign = Counter(cid for _, cid in held)
-            skipped = sorted(closed_before & closed_now)
-            counts = pool.map(lambda cid: _count(client, ep, cid), skipped)
-            # a closed campaign whose count moved (a contact deleted with its subscribers) is read again
-            unchanged = {cid for cid, n in zip(skipped, counts, strict=True) if n == held_per_campaign[cid]}
-            to_read = sorted(set(campaigns) - unchanged)
-            seen: set[int] = set()
-            walks = [partial(_campaign_pages, client, ep, cid) for cid in to_read]
-            for rows in side_by_side(walks, readers, BUFFERED_PAGES):
-                fresh = [row for row in rows if row["id"] not in seen]  # rows shifting between pages come twice
-                seen.update(row["id"] for row in fresh)
-                if fresh:
-                    yield fresh
-        read = set(to_read)
-        gone = tombstones(held, seen, in_scope=lambda cid: cid in read or cid not in campaigns)
+            changes = probe_list(client, ep, held, state, reconcile)
+            if changes is None:
+                gone = yield from _reconcile(client, pool, ep, readers, once, campaigns, closed_before & closed_now,
+                                             held)
+                mark_reconciled(state, started)
+            elif changes.whole is not None:
+                stamps, jsons = timestamp_fields(ep.type_key), json_fields(ep.type_key)
+                yield from once([[normalise_row(raw, timestamps=stamps, json_fields=jsons) for raw in changes.whole]])
+                gone = tombstones(held, once.seen)
+                mark_reconciled(state, started)
+            else:
+                # campaigns closed since the last run dial no one: only the probe's deletes reach them
+                moving = [cid for cid in campaigns if cid not in closed_before & closed_now]
+                gone = yield from _moves(client, pool, ep, readers, once, moving, held, changes)
         if gone:
             yield gone
         state[STATE_KEY] = sorted(closed_now)
 
     return subscribers.add_step(arrow_pages(ep.type_key))
+
+
+def _reconcile(client: AntBotClient, pool: ThreadPoolExecutor, ep: Endpoint, readers: int, once: _Once,
+               campaigns: dict[int, Any], closed: set[int], held: list[tuple[Any, ...]],
+               ) -> Iterator[list[dict[str, Any]]]:
+    """Every campaign read whole, but those closed since the last complete read whose count agrees
+    with the destination; returns the tombstones."""
+    held_per_campaign = Counter(row[1] for row in held)
+    skipped = sorted(closed)
+    counts = pool.map(lambda cid: _count(client, ep, campaign=cid), skipped)
+    # a closed campaign whose count moved (a contact deleted with its subscribers) is read again
+    unchanged = {cid for cid, n in zip(skipped, counts, strict=True) if n == held_per_campaign[cid]}
+    to_read = sorted(set(campaigns) - unchanged)
+    walks = [partial(_pages, client, ep, campaign=cid) for cid in to_read]
+    yield from once(side_by_side(walks, readers, BUFFERED_PAGES))
+    read = set(to_read)
+    return tombstones(held, once.seen, in_scope=lambda cid: cid in read or cid not in campaigns)
+
+
+def _moves(client: AntBotClient, pool: ThreadPoolExecutor, ep: Endpoint, readers: int, once: _Once,
+           campaigns: list[int], held: list[tuple[Any, ...]], changes: ListChanges,
+           ) -> Iterator[list[dict[str, Any]]]:
+    """Between reconciles: the new subscribers, the deleted ones, and those whose status moved in
+    `campaigns`, found by counts per status and per (campaign, status) cell; returns the tombstones.
+    When the per-status counts still disagree after that, every campaign is read whole."""
+    stamps, jsons = timestamp_fields(ep.type_key), json_fields(ep.type_key)
+    where: dict[int, Cell] = {row[0]: (row[1], row[2]) for row in held}
+    new_rows = [normalise_row(raw, timestamps=stamps, json_fields=jsons) for raw in changes.new_rows]
+    yield from once([new_rows])
+    where.update((row["id"], (row.get("campaign"), row.get("status"))) for row in new_rows)
+    for row_id in changes.deleted:
+        where.pop(row_id, None)
+    gone = tombstones([(row_id,) for row_id in changes.deleted], set())
+
+    def counted(cells: Iterable[tuple[int | None, int]]) -> dict[tuple[int | None, int], int | None]:
+        cells = list(cells)
+        filters = [{"status": s} if c is None else {"campaign": c, "status": s} for c, s in cells]
+        return dict(zip(cells, pool.map(lambda f: _count(client, ep, **f), filters), strict=True))
+
+    def differing(server: dict[tuple[int | None, int], int | None]) -> list[tuple[int | None, int]]:
+        per_status = Counter(status for _, status in where.values())
+        per_cell = Counter(where.values())
+        return [(c, s) for (c, s), n in server.items() if n != (per_status[s] if c is None else per_cell[(c, s)])]
+
+    by_status = counted((None, s) for s in SUBSCRIBER_STATUSES)
+    if sum(n or 0 for n in by_status.values()) != changes.count:  # the status filter is not honoured
+        log.info("%s: the server ignores the status filter; reading every campaign", ep.table)
+        moved_statuses = list(SUBSCRIBER_STATUSES)
+        whole = set(campaigns)
+    else:
+        moved_statuses = [s for _, s in differing(by_status)]
+        whole = set()
+    if moved_statuses and not whole:
+        cells = counted((c, s) for c in campaigns for s in moved_statuses)
+        held_cells = Counter(where.values())
+        # cells that grew first: the rows that left the others are found where they arrived, and a
+        # cell that only shrank is read when that does not explain it
+        grown = [cell for cell in differing(cells) if (cells[cell] or 0) > held_cells[cell]]
+        for batch in (lambda: grown, lambda: differing(cells)):
+            walks = [partial(_pages, client, ep, campaign=c, status=s)
+                     for c, s in sorted(batch(), key=lambda cell: cells[cell] or 0)]
+            for rows in side_by_side(walks, readers, BUFFERED_PAGES):
+                where.update((row["id"], (row["campaign"], row["status"])) for row in rows)
+                yield from once([rows])
+        whole = {c for c, _ in differing(cells)}  # cells that still disagree: their campaign is read whole
+        if differing(by_status) and not whole:  # moves the cells did not explain: anywhere
+            whole = set(campaigns) | {c for c, _ in where.values() if c is not None}
+    if whole:
+        walks = [partial(_pages, client, ep, campaign=c) for c in sorted(whole)]
+        seen_again: set[int] = set()
+        for rows in side_by_side(walks, readers, BUFFERED_PAGES):
+            seen_again.update(row["id"] for row in rows)
+            yield from once([rows])
+        gone += tombstones([(i, c) for i, (c, _) in where.items()], seen_again, in_scope=lambda c: c in whole)
+    return gone
