@@ -100,7 +100,8 @@ def test_closed_campaigns_are_not_read_again(sandbox):
     in_open = sum(1 for s in subscribers.values() if s["campaign"] in open_ids)
     assert in_open < len(subscribers)
 
-    _, summary = load_account(sandbox, pipeline=pipeline, resources=["subscribers"])
+    # a reconcile: between reconciles a list that fits one page is read whole in that one request
+    _, summary = load_account(sandbox, pipeline=pipeline, resources=["subscribers"], reconcile=True)
     assert summary.rows["subscribers"] == in_open, "only the open campaigns' subscribers were read again"
 
     # a delete inside a closed campaign still arrives: its subscriber count moved
