@@ -197,6 +197,8 @@ def iter_runs(
     dropped and loaded anew in a run of their own. The next run loads every other selected
     resource; while `cdr_backlog_pending` says the CDR read stopped with windows left, further runs
     load `cdr` only. Each run commits its windows, so a killed backfill resumes where it stopped.
+    A table whose endpoint row names another in `after` (subscribers: the calls the CDRs name) is
+    loaded in a last run, when both are selected.
     """
     if pipeline.has_pending_data:
         yield pipeline.run()  # finishes the package a killed run left; extracts nothing new
@@ -208,12 +210,19 @@ def iter_runs(
         selected = [name for name in resources or TABLE_NAMES if name not in rebuild]
         if not selected:
             return
+    names = list(selected or TABLE_NAMES)
+    # tables that read another's rows at the destination go last (their endpoint row's `after`)
+    last = [name for name in names if (after := endpoint(name).after) is not None and after in names]
+    selected = [name for name in names if name not in last] if last else selected
     for _ in range(max_runs):
         yield pipeline.run(make_source(selected), loader_file_format=file_format, refresh=refresh)
         refresh = None
-        if (resources is not None and "cdr" not in resources) or not cdr_backlog_pending(pipeline):
-            return
+        if "cdr" not in (selected or TABLE_NAMES) or not cdr_backlog_pending(pipeline):
+            break
         selected = ["cdr"]
+    if last:
+        yield pipeline.run(make_source(last), loader_file_format=file_format,
+                           refresh="drop_resources" if full_refresh else None)
 
 
 def run_load(

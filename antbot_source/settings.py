@@ -55,6 +55,9 @@ class Endpoint:
     # through that filter (a far-away service answers one page at a time per walk)
     split_by: tuple[str, str] | None = None
     ordered_by_id: bool = True
+    # a table whose rows this one reads at the destination: when both are loaded, this one is loaded in
+    # a run after that table's (subscribers read the calls the CDRs just loaded name)
+    after: str | None = None
 
     @property
     def type_key(self) -> str:
@@ -64,7 +67,7 @@ class Endpoint:
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("cdr", "cdr/", read="cdr", ordered_by_id=False),
-    Endpoint("subscribers", "subscriber-list/", read="per_campaign"),
+    Endpoint("subscribers", "subscriber-list/", read="per_campaign", after="cdr"),
     Endpoint("campaigns", "campaigns/"),
     Endpoint("contacts", "contact/", split_by=("phonebook", "phonebooks")),
     Endpoint("phonebooks", "phonebook/"),

@@ -97,6 +97,9 @@ def load(
     since: Annotated[str | None, typer.Option(help="backfill CDRs from this timestamp (UTC if no offset)")] = None,
     until: Annotated[str | None, typer.Option(help="backfill CDRs up to this timestamp (UTC if no offset)")] = None,
     full_refresh: Annotated[bool, typer.Option("--full-refresh", help="drop the loaded tables and state first")] = False,
+    reconcile: Annotated[bool, typer.Option(
+        "--reconcile", help="read every table in full now, for edits (else every SOURCES__ANTBOT__RECONCILE_HOURS)")
+    ] = False,
     pipeline_name: Annotated[str, typer.Option(help="dlt pipeline name")] = "antbot",
     wait: Annotated[float, typer.Option(
         "--wait", min=0, help="seconds to wait for another run or a DuckDB reader to let go (then exit 9)")
@@ -104,7 +107,8 @@ def load(
 ) -> None:
     """Load AntBot data (configured by SOURCES__ANTBOT__* or .dlt/) into DuckDB or any dlt destination."""
     with reported("load"):
-        window: dict[str, Any] = {"since": to_utc(since, "--since"), "until": to_utc(until, "--until")}
+        window: dict[str, Any] = {"since": to_utc(since, "--since"), "until": to_utc(until, "--until"),
+                                  "reconcile": reconcile or None}
         if window["since"] and window["until"] and window["since"] >= window["until"]:
             raise ConfigError("--since must be before --until")
         summary = run_everything(

@@ -25,8 +25,9 @@ from antbot_source.rows.schema import DELETED_COLUMN
 _SQL_CLIENT_LOCK = threading.Lock()
 
 
-def destination_rows(table: str, columns: Iterable[str]) -> list[tuple[Any, ...]] | None:
-    """`columns` of every row of `table` in the running pipeline's dataset.
+def destination_rows(table: str, columns: Iterable[str], where: str = "") -> list[tuple[Any, ...]] | None:
+    """`columns` (SQL expressions of column names) of every row of `table` in the running pipeline's
+    dataset, `where` a condition of ours (never user input) on them.
 
     None when no pipeline with a SQL destination is running (a filesystem destination, or the
     source iterated on its own), or the table does not exist yet.
@@ -39,8 +40,9 @@ def destination_rows(table: str, columns: Iterable[str]) -> list[tuple[Any, ...]
         return None
     try:
         with _SQL_CLIENT_LOCK, pipeline.sql_client() as client:  # type: ignore[attr-defined]
-            names = ", ".join(client.escape_column_name(c) for c in columns)
-            with client.execute_query(f"SELECT {names} FROM {client.make_qualified_table_name(table)}") as cur:
+            names = ", ".join(columns)
+            query = f"SELECT {names} FROM {client.make_qualified_table_name(table)} {where}"
+            with client.execute_query(query) as cur:
                 return [tuple(row) for row in cur.fetchall()]
     except (DatabaseUndefinedRelation, SqlClientNotAvailable):
         return None

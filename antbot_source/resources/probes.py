@@ -49,6 +49,7 @@ class ListChanges:
     deleted: list[int] = field(default_factory=list)
     whole: list[dict[str, Any]] | None = None
     requests: int = 0
+    page_rows: int = 1  # the longest page seen: the server's page size, or less
 
 
 class _Pages:
@@ -59,6 +60,7 @@ class _Pages:
         self.params = {**params, "page_size": client.config.page_size}
         self.by_number: dict[int, Page] = {}
         self.requests = 0
+        self.longest = 1
 
     def get(self, target: int | str) -> Page:
         """Page `target` (a number, "last", or a `previous` URL)."""
@@ -73,6 +75,7 @@ class _Pages:
         if count is None or None in ids or ids != sorted(ids) or len(set(ids)) != len(ids):
             raise Unsure(f"{describe(self.path)}: a page without count, ids or id order")
         page = Page(rows, ids, count, next_url, body.get("previous") if isinstance(body, dict) else None)
+        self.longest = max(self.longest, len(rows))
         if isinstance(target, int):
             self.by_number[target] = page
         return page
@@ -101,7 +104,7 @@ def list_changes(client: AntBotClient, path: str, params: Mapping[str, Any], hel
     pages = _Pages(client, path, params)
     last = pages.last()
     if last.previous is None:
-        return ListChanges(count=last.count, whole=last.rows, requests=pages.requests)
+        return ListChanges(count=last.count, whole=last.rows, requests=pages.requests, page_rows=pages.longest)
     top = held[-1] if held else 0
     tail = [last]
     while tail[0].ids[0] > top and tail[0].previous:  # a page of new rows only: the one before may hold more
@@ -118,7 +121,8 @@ def list_changes(client: AntBotClient, path: str, params: Mapping[str, Any], hel
             raise Unsure(f"{describe(path)}: old rows on the last page that the destination lacks")
     else:
         deleted = _deleted(pages, held, old_count, tail)
-    return ListChanges(count=last.count, new_rows=new_rows, deleted=deleted, requests=pages.requests)
+    return ListChanges(count=last.count, new_rows=new_rows, deleted=deleted, requests=pages.requests,
+                       page_rows=pages.longest)
 
 
 def _deleted(pages: _Pages, held: Sequence[int], old_count: int, tail: list[Page]) -> list[int]:

@@ -287,9 +287,9 @@ class World:
         newest = int(key[-1]) if len(key) else now_us()
         return max(newest, acc.newest_served)
 
-    def add_cdrs(self, account: str, times: np.ndarray) -> dict[str, list[int]]:
+    def add_cdrs(self, account: str, times: np.ndarray, any_hour: bool = False) -> dict[str, list[int]]:
         """New CDRs at these starting dates: campaign calls when a started campaign is inside its daily
-        window (their subscribers change status to agree), else OTP calls."""
+        window (`any_hour`: whatever the hour), their subscribers changing status to agree, else OTP calls."""
         acc = self.accounts[account]
         t = acc.tables
         rng = self.rng
@@ -300,7 +300,7 @@ class World:
                                                   "cause", "billsec", "duration", "amd_status", "otp")}
         changed: list[int] = []
         for ts in times.tolist():
-            ci, sp = self._pick_subscriber(camps, subs, ts)
+            ci, sp = self._pick_subscriber(camps, subs, ts, any_hour)
             answered = rng.random() < 0.5
             cause = F.ANSWER if answered else 1 + int(rng.choice(12, p=F.NOANSWER_WEIGHTS / F.NOANSWER_WEIGHTS.sum()))
             billsec = int(np.clip(rng.lognormal(np.log(45), 1.0), 1, 1800)) if answered else 0
@@ -335,15 +335,18 @@ class World:
         })
         return {"cdr_ids": ids.tolist(), "subscriber_ids": sorted(set(changed))}
 
-    def _pick_subscriber(self, camps: Table, subs: Table, ts: int) -> tuple[int | None, int | None]:
-        """A started campaign inside its daily window at ts and one of its pending subscribers."""
+    def _pick_subscriber(self, camps: Table, subs: Table, ts: int, any_hour: bool = False,
+                         ) -> tuple[int | None, int | None]:
+        """A started campaign inside its daily window at ts (`any_hour`: any started campaign) and one of
+        its pending subscribers."""
         local = ts + VN_OFFSET_US
         tod, weekday = local % DAY, int((local // DAY + 3) % 7)
         for ci in self.rng.permutation(len(camps)).tolist():
             c = camps.cols
-            if c["status"][ci] != 1 or not c[DAY_NAMES[weekday]][ci]:
+            if c["status"][ci] != 1:
                 continue
-            if not hms(c["daily_start_time"][ci]) <= tod < hms(c["daily_stop_time"][ci]):
+            in_window = c[DAY_NAMES[weekday]][ci] and hms(c["daily_start_time"][ci]) <= tod < hms(c["daily_stop_time"][ci])
+            if not (in_window or any_hour):
                 continue
             pending = np.flatnonzero((subs.cols["campaign"] == c["id"][ci]) & np.isin(subs.cols["status"], (1, 6)))
             if len(pending):
@@ -369,8 +372,11 @@ class World:
             c["updated_date"][sp] = ts + duration * US
 
     def advance(self, account: str, new_cdrs: int = 0, late_cdrs: int = 0, subscriber_changes: int = 0,
-                new_contacts: int = 0, edited_contacts: int = 0, deleted_contacts: int = 0) -> dict[str, Any]:
-        """Time passes: new and late CDRs, subscriber status changes, contact creates, edits and deletes."""
+                new_contacts: int = 0, edited_contacts: int = 0, deleted_contacts: int = 0,
+                campaign_calls: int = 0) -> dict[str, Any]:
+        """Time passes: new and late CDRs, subscriber status changes, contact creates, edits and deletes.
+        `campaign_calls`: new CDRs that are calls of started campaigns whatever the hour (new_cdrs are
+        campaign calls only inside a campaign's daily window, as at AntBot)."""
         acc = self.accounts[account]
         rng, now = self.rng, now_us()
         newest = self._newest(acc)
@@ -378,6 +384,10 @@ class World:
         new_t = max(now, newest + 1000) + np.sort(rng.integers(0, 60 * US, new_cdrs))
         late_t = newest - rng.integers(5 * 60 * US, 60 * 60 * US, late_cdrs)
         new = self.add_cdrs(account, new_t) if new_cdrs else {"cdr_ids": [], "subscriber_ids": []}
+        if campaign_calls:
+            calls = self.add_cdrs(account, max(now, newest + 1000) + np.sort(rng.integers(0, 60 * US, campaign_calls)),
+                                  any_hour=True)
+            new = {k: new[k] + calls[k] for k in new}
         late = self.add_cdrs(account, late_t) if late_cdrs else {"cdr_ids": [], "subscriber_ids": []}
         out["new_cdr_ids"], out["late_cdr_ids"] = new["cdr_ids"], late["cdr_ids"]
         subs = acc.tables["subscribers"]

@@ -173,6 +173,16 @@ def test_every_setting_in_the_readme_changes_what_the_source_does(start_sandbox,
         assert result.returncode == 0, result.stderr
         refused[cap] = throttled.stats()["throttled"]
     check("MAX_REQUESTS_PER_SECOND", refused[""] > 0 and refused["3"] == 0, refused)
+    # a second run of a list longer than a page: probed (its last page) unless a reconcile is due
+    contact_gets = {}
+    for name, settings in {"due": {"reconcile_hours": "0.000001"}, "not_due": {"reconcile_hours": "1000"},
+                           "forced": {"reconcile_hours": "1000", "reconcile": "true"}}.items():
+        for _ in range(2):
+            result = _load(sb, tmp_path, f"rec{name}", "--resources", "contacts", page_size="10", **settings)
+            assert result.returncode == 0, result.stderr
+        contact_gets[name] = _requests(sb, "GET /rest-api/contact/")
+    check("RECONCILE_HOURS", contact_gets["not_due"] == 1 and contact_gets["due"] > 10, contact_gets)
+    check("RECONCILE", contact_gets["forced"] > 10, contact_gets)
     assert documented - checked == set(), "a documented setting has no check here"
 
 
