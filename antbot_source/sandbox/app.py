@@ -284,7 +284,7 @@ class Sandbox:
         count = len(pos)
         pages = max(1, math.ceil(count / size))
         raw_page = params.get("page", "1")
-        page = pages if raw_page == "last" else (int(raw_page) if raw_page.isdigit() else 0)
+        page = pages if raw_page == "last" and h.last_page_alias else (int(raw_page) if raw_page.isdigit() else 0)
         if not 1 <= page <= pages:
             raise ApiProblem(404, {"detail": "Invalid page."})
         results = self._shaped(request, endpoint, self.world.page_json(account, endpoint, params, (page - 1) * size, page * size))

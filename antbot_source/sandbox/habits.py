@@ -29,6 +29,7 @@ class Habits:
     default_page_size: int = 100  # page size when the client sends no page_size (or 0, or not a number)
     max_page_size: int = 1000  # a larger page_size is cut down to this, silently
     fixed_page_size: int | None = None  # when set, page_size is ignored and this size is used
+    last_page_alias: bool = True  # `page=last` is the last page, as in DRF (off: 404, an invalid page)
     # writes
     bulk_stop_at_duplicate: bool = True  # bulkcontact/ stops at the first existing number, HTTP 200 error
     post_duplicates: bool = True  # POSTs create duplicates (off: 400 for an existing number)

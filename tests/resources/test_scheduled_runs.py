@@ -111,3 +111,12 @@ def test_an_edit_lands_at_the_reconcile_that_reconcile_hours_makes_due(start_san
     _run(sb, pipeline, reconcile_hours=1e-6)  # the last full read is older than that: due
     assert _edits_held(pipeline, edited) == 5
     _assert_exact(sb, pipeline)
+
+
+def test_a_server_without_page_last_is_probed_through_the_page_its_count_names(start_sandbox, tmp_path):
+    sb, pipeline = _first_load(start_sandbox, tmp_path, 3_750)
+    sb.set_habits(last_page_alias=False)
+    sb.advance(new_contacts=6, deleted_contacts=3, subscriber_changes=20)
+    assert _run(sb, pipeline) <= CHURN
+    _assert_exact(sb, pipeline)
+    assert _run(sb, pipeline) <= NOTHING_NEW + 16  # two requests per list instead of one

@@ -93,6 +93,15 @@ def test_page_size_habits(sb, api):
     assert len(api.get("cdr/", params={"page_size": 500}).json()["results"]) == 50
 
 
+def test_page_last_is_the_last_page_as_in_drf_unless_switched_off(sb, api):
+    last = api.get("contact/", params={"page_size": 100, "page": "last"}).json()
+    ids = [row["id"] for row in walk(api, "contact/", page_size=100)]
+    assert last["next"] is None and [row["id"] for row in last["results"]] == ids[-(len(ids) % 100 or 100):]
+    assert ids == sorted(ids), "lists other than CDRs are ordered by id"
+    sb.set_habits(last_page_alias=False)
+    assert api.get("contact/", params={"page": "last"}).status_code == 404
+
+
 def test_write_habits(sb, api):
     pb = sb.rows("phonebooks")[0]["id"]
     existing = sb.rows("contacts")[0]["contact"]
