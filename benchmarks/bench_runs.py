@@ -27,10 +27,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
-from support import assert_equals_truth  # noqa: E402
+from support import assert_equals_truth
 
-from antbot_source.pipeline import build_pipeline, run_load  # noqa: E402
-from antbot_source.sandbox import run_sandbox  # noqa: E402
+from antbot_source.pipeline import build_pipeline, run_load
+from antbot_source.sandbox import run_sandbox
 
 CHURN = {"new_cdrs": 300, "subscriber_changes": 100, "campaign_calls": 50, "new_contacts": 20,
          "edited_contacts": 10, "deleted_contacts": 5}

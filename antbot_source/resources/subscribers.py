@@ -147,15 +147,16 @@ def _dialled(after: int | None, upto: int | None) -> dict[int, set[str]]:
 
 
 def _called(client: AntBotClient, ep: Endpoint, campaign: int, number: str) -> list[dict[str, Any]] | None:
-    """The subscriber of `campaign` with phone `number` (a pair is unique), in one request; None when
-    the server ignores the `contact` filter (it counts more than one)."""
-    body = client.request("GET", ep.path, params={**ep.params, "campaign": campaign, "contact": number, "page_size": 1})
+    """The subscribers of `campaign` with phone `number` (one, or a few where contacts share a number),
+    in one request; None when the answer holds other rows or more than one page: a server that ignores
+    the `contact` filter."""
+    body = client.request("GET", ep.path, params={**ep.params, "campaign": campaign, "contact": number,
+                                                  "page_size": client.config.page_size})
     rows, _, count = page_parts(body, describe(ep.path))
-    if count is not None and count > 1:
-        return None
     stamps, jsons = timestamp_fields(ep.type_key), json_fields(ep.type_key)
     rows = [normalise_row(raw, timestamps=stamps, json_fields=jsons) for raw in rows]
-    return [row for row in rows if row.get("campaign") == campaign and row.get("duplicate_contact") == number]
+    matching = [row for row in rows if row.get("campaign") == campaign and row.get("duplicate_contact") == number]
+    return matching if len(matching) == len(rows) == (count if count is not None else len(rows)) else None
 
 
 def _reconcile(client: AntBotClient, pool: ThreadPoolExecutor, ep: Endpoint, readers: int, once: _Once,
