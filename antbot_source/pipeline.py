@@ -125,8 +125,8 @@ def build_pipeline(
             check_dataset_name(path, dataset)
             target = dlt.destinations.duckdb(
                 credentials=DuckDbCredentials(str(path), global_config=DUCKDB_LOAD_SETTINGS))
-    elif credentials is not None:
-        target = dlt.destination(destination, credentials=_with_empty_password(credentials))
+    elif (dsn := credentials if credentials is not None else _configured_dsn(destination)) is not None:
+        target = dlt.destination(destination, credentials=_with_empty_password(dsn))
     else:
         target = destination
     kwargs: dict[str, Any] = {"progress": progress} if progress is not None else {}
@@ -142,6 +142,13 @@ def check_dataset_name(duckdb_path: Path, dataset: str) -> None:
             f"the DuckDB file {duckdb_path.name} and the dataset {dataset!r} share a name, which makes "
             "DuckDB reject every reference to the dataset: rename one of them"
         )
+
+
+def _configured_dsn(destination: str) -> str | None:
+    """The destination's credentials in dlt's settings (DESTINATION__POSTGRES__CREDENTIALS, ...) when
+    they are one string (a DSN), else None: dlt resolves the other forms itself."""
+    value = dlt.secrets.get(f"destination.{destination}.credentials")
+    return value if isinstance(value, str) else None
 
 
 def _with_empty_password(credentials: Any) -> Any:
