@@ -100,7 +100,7 @@ def duckdb_file(duckdb_path: str | Path | None = None, credentials: Any = None) 
     """The DuckDB file of a load: `credentials`, else `duckdb_path`, else dlt's own setting
     (DESTINATION__DUCKDB__CREDENTIALS, or `[destination.duckdb] credentials`: a path or duckdb:///path),
     else antbot_data.duckdb in the working dir."""
-    value = credentials or duckdb_path or dlt.secrets.get("destination.duckdb.credentials") or DEFAULT_DUCKDB
+    value = credentials or duckdb_path or _configured_dsn("duckdb") or DEFAULT_DUCKDB
     return Path(DuckDbCredentials(str(value)).database)
 
 
@@ -146,7 +146,7 @@ def check_dataset_name(duckdb_path: Path, dataset: str) -> None:
 
 def _configured_dsn(destination: str) -> str | None:
     """The destination's credentials in dlt's settings (DESTINATION__POSTGRES__CREDENTIALS, ...) when
-    they are one string (a DSN), else None: dlt resolves the other forms itself."""
+    they are one string (a DSN, a DuckDB path), else None: dlt resolves the other forms itself."""
     value = dlt.secrets.get(f"destination.{destination}.credentials")
     return value if isinstance(value, str) else None
 

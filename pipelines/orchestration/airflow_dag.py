@@ -36,9 +36,9 @@ def antbot_load() -> None:
     @task(multiple_outputs=False)
     def load() -> dict[str, int]:
         """Rows loaded per table (the task's XCom `return_value`)."""
-        from antbot_source import load as run_load  # imported in the task: DAG parsing stays light
+        from antbot_source import load as load_antbot  # imported in the task: DAG parsing stays light
 
-        summary = run_load(notify=log.warning)
+        summary = load_antbot(notify=log.warning)
         log.info("antbot load: %d run(s), rows %s", summary.runs, dict(sorted(summary.rows.items())))
         return summary.rows
 
