@@ -90,27 +90,43 @@ class LoadSummary:
 DUCKDB_LOAD_SETTINGS = {"memory_limit": "128MB", "preserve_insertion_order": False}
 
 
+def configured_destination(destination: str | None = None) -> str:
+    """`destination`, else dlt's own `destination_type` setting (DESTINATION_TYPE, or `destination_type`
+    in .dlt/config.toml), else duckdb."""
+    return destination or dlt.config.get("destination_type") or "duckdb"
+
+
+def duckdb_file(duckdb_path: str | Path | None = None, credentials: Any = None) -> Path:
+    """The DuckDB file of a load: `credentials`, else `duckdb_path`, else dlt's own setting
+    (DESTINATION__DUCKDB__CREDENTIALS, or `[destination.duckdb] credentials`: a path or duckdb:///path),
+    else antbot_data.duckdb in the working dir."""
+    value = credentials or duckdb_path or _configured_dsn("duckdb") or DEFAULT_DUCKDB
+    return Path(DuckDbCredentials(str(value)).database)
+
+
 def build_pipeline(
     *,
-    destination: str = "duckdb",
-    duckdb_path: str | Path = DEFAULT_DUCKDB,
+    destination: str | None = None,
+    duckdb_path: str | Path | None = None,
     dataset: str = DEFAULT_DATASET,
     pipeline_name: str = "antbot",
     credentials: Any = None,
     progress: Collector | str | None = None,
     pipelines_dir: str | Path | None = None,
 ) -> dlt.Pipeline:
-    """The dlt pipeline of a load (its working dir lives under `pipelines_dir`, else DLT_DATA_DIR as dlt decides)."""
+    """The dlt pipeline of a load (its working dir lives under `pipelines_dir`, else DLT_DATA_DIR as dlt
+    decides); `destination` and the DuckDB file as `configured_destination` and `duckdb_file` pick them."""
+    destination = configured_destination(destination)
     if destination == "duckdb":
         if isinstance(credentials, DuckDbCredentials):  # a connection `load()` opened, waiting for readers
             target: Any = dlt.destinations.duckdb(credentials=credentials)
         else:
-            path = Path(str(credentials or duckdb_path))
+            path = duckdb_file(duckdb_path, credentials)
             check_dataset_name(path, dataset)
             target = dlt.destinations.duckdb(
                 credentials=DuckDbCredentials(str(path), global_config=DUCKDB_LOAD_SETTINGS))
-    elif credentials is not None:
-        target = dlt.destination(destination, credentials=_with_empty_password(credentials))
+    elif (dsn := credentials if credentials is not None else _configured_dsn(destination)) is not None:
+        target = dlt.destination(destination, credentials=_with_empty_password(dsn))
     else:
         target = destination
     kwargs: dict[str, Any] = {"progress": progress} if progress is not None else {}
@@ -126,6 +142,13 @@ def check_dataset_name(duckdb_path: Path, dataset: str) -> None:
             f"the DuckDB file {duckdb_path.name} and the dataset {dataset!r} share a name, which makes "
             "DuckDB reject every reference to the dataset: rename one of them"
         )
+
+
+def _configured_dsn(destination: str) -> str | None:
+    """The destination's credentials in dlt's settings (DESTINATION__POSTGRES__CREDENTIALS, ...) when
+    they are one string (a DSN, a DuckDB path), else None: dlt resolves the other forms itself."""
+    value = dlt.secrets.get(f"destination.{destination}.credentials")
+    return value if isinstance(value, str) else None
 
 
 def _with_empty_password(credentials: Any) -> Any:
@@ -328,11 +351,12 @@ def exclusive_pipeline(
     args = bound.arguments
     base = Path(args["pipelines_dir"] or get_dlt_pipelines_dir())
     name, dataset = args["pipeline_name"], args["dataset"]
+    args["destination"] = configured_destination(args["destination"])
     with ExitStack() as stack:
         stack.enter_context(exclusive(base / f"{name}.lock", what=f"pipeline {name!r} ({base})",
                                       command=command, wait_s=wait_s, notify=notify))
         if args["destination"] == "duckdb":
-            path = Path(str(args["credentials"] or args["duckdb_path"]))
+            path = duckdb_file(args["duckdb_path"], args["credentials"])
             check_dataset_name(path, dataset)
             conn = open_duckdb(path, wait_s=wait_s, notify=notify)
             stack.callback(conn.close)
@@ -348,8 +372,8 @@ def exclusive_pipeline(
 @contextmanager
 def dataset_pipeline(
     *,
-    destination: str = "duckdb",
-    duckdb_path: str | Path = DEFAULT_DUCKDB,
+    destination: str | None = None,
+    duckdb_path: str | Path | None = None,
     dataset: str = DEFAULT_DATASET,
     read_only: bool = False,
     wait_s: float = DEFAULT_WAIT_S,
@@ -360,9 +384,11 @@ def dataset_pipeline(
     holding it is waited for, at most `wait_s`."""
     with tempfile.TemporaryDirectory(prefix="antbot-dataset-") as state_dir, ExitStack() as stack:
         credentials = None
+        destination = configured_destination(destination)
         if destination == "duckdb":
-            check_dataset_name(Path(duckdb_path), dataset)
-            conn = open_duckdb(Path(duckdb_path), wait_s=wait_s, notify=notify, read_only=read_only, must_exist=True)
+            path = duckdb_file(duckdb_path)
+            check_dataset_name(path, dataset)
+            conn = open_duckdb(path, wait_s=wait_s, notify=notify, read_only=read_only, must_exist=True)
             stack.callback(conn.close)
             credentials = DuckDbCredentials(conn)
         yield build_pipeline(destination=destination, dataset=dataset, pipeline_name="antbot_dataset",
@@ -371,8 +397,8 @@ def dataset_pipeline(
 
 def load(
     *,
-    destination: str = "duckdb",
-    duckdb_path: str | Path = DEFAULT_DUCKDB,
+    destination: str | None = None,
+    duckdb_path: str | Path | None = None,
     dataset: str = DEFAULT_DATASET,
     pipeline_name: str = "antbot",
     credentials: Any = None,
@@ -385,15 +411,33 @@ def load(
     views: bool = True,
     **source_args: Any,
 ) -> LoadSummary:
-    """Everything `antbot load` does, for a scheduler, a notebook or a script.
+    """Everything `antbot load` does, for a scheduler, a notebook or a script: one run at a time, the
+    probe, an interrupted package finished, old-style tables rebuilt, the CDR backlog read to its end
+    in bounded runs, parquet wherever the destination takes it, the analytics views.
 
-    `destination`: a dlt destination name (`duckdb_path` for DuckDB; other destinations take their
-    credentials from dlt's config, e.g. DESTINATION__POSTGRES__CREDENTIALS, or from `credentials`).
-    `resources`: table names (default all). `full_refresh`: drop the loaded tables and state first.
-    `wait_s`: how long to wait for another run or a DuckDB reader to let go (then BusyError, exit 9).
-    `notify`: where one-line notices go (waiting, taking over a stale lock). `views`: create the
-    analytics views after the load. `source_args` go to `antbot()` (else SOURCES__ANTBOT__*).
-    Raises AntBotError subclasses (each with its exit code) and dlt's errors.
+    The destination, as dlt users configure it:
+    - `destination`: a dlt destination name; default dlt's `destination_type` setting
+      (DESTINATION_TYPE), else duckdb. Its credentials come from dlt's config
+      (DESTINATION__POSTGRES__CREDENTIALS, `[destination.postgres] credentials`, ...) unless given
+      as `credentials`.
+    - `duckdb_path`: the DuckDB file; default DESTINATION__DUCKDB__CREDENTIALS, else
+      antbot_data.duckdb in the working dir.
+    - `dataset`: the dataset (schema) at the destination, `antbot` by default.
+    - `pipeline_name`, `pipelines_dir`: dlt's pipeline and where its working dir lives (default
+      DLT_DATA_DIR as dlt decides). Its state is also kept at the destination, and taken back from
+      there when the working dir is gone.
+
+    What is loaded, and how:
+    - `resources`: table names, a list or `a,b` (default all). `full_refresh`: drop the loaded
+      tables and their state first. `views`: create the analytics views after the load.
+    - `source_args`: arguments of `antbot()` (`since`, `until`, `start_date`, ...); the AntBot
+      settings not given come from SOURCES__ANTBOT__* or `[sources.antbot]`.
+    - `wait_s`: how long to wait for another run or a DuckDB reader to let go (then BusyError,
+      exit 9). `progress`: dlt's progress collector. `notify`: where one-line notices go (waiting,
+      taking over a stale lock).
+
+    Returns the LoadSummary (rows per table over every run, runs, load ids). Raises AntBotError
+    subclasses (each with its exit code) and dlt's errors.
     """
     selected = parse_resources(resources)
     build_source(selected, **source_args)  # configuration errors before anything is locked or sent

@@ -90,8 +90,12 @@ def summary_notes(summary: LoadSummary) -> list[str]:
 
 
 def load(
-    destination: Annotated[str, typer.Option(help="dlt destination name (duckdb, postgres, bigquery, ...)")] = "duckdb",
-    duckdb: Annotated[Path, typer.Option("--duckdb", help="DuckDB file (duckdb destination)")] = Path(DEFAULT_DUCKDB),
+    destination: Annotated[str | None, typer.Option(
+        help="dlt destination name (duckdb, postgres, bigquery, ...) (default: DESTINATION_TYPE, else duckdb)",
+        show_default=False)] = None,
+    duckdb: Annotated[Path | None, typer.Option("--duckdb", help=(
+        f"DuckDB file (duckdb destination) (default: DESTINATION__DUCKDB__CREDENTIALS, else {DEFAULT_DUCKDB})"),
+        show_default=False)] = None,
     dataset: Annotated[str, typer.Option(help="dataset (schema) name at the destination")] = DEFAULT_DATASET,
     resources: Annotated[str | None, typer.Option(help="comma-separated tables to load (default: all)")] = None,
     since: Annotated[str | None, typer.Option(help="backfill CDRs from this timestamp (UTC if no offset)")] = None,

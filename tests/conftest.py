@@ -45,16 +45,32 @@ def postgres_reachable() -> bool:
     return False
 
 
+def _postgres_admin(*statements: str) -> None:
+    """Run statements on the local PostgreSQL, each in its own transaction (DROP DATABASE needs that)."""
+    import psycopg2
+
+    with contextlib.closing(psycopg2.connect(POSTGRES_DSN)) as conn, conn.cursor() as cur:
+        conn.autocommit = True
+        for statement in statements:
+            cur.execute(statement)
+
+
 @pytest.fixture
 def postgres_schema() -> Iterator[tuple[str, str]]:
     """(dsn, a fresh schema name) on the local PostgreSQL; the schema is dropped afterwards."""
     if not postgres_reachable():
         pytest.skip("no PostgreSQL server on 127.0.0.1:5432")
-    import psycopg2
-
     schema = f"antbot_test_{uuid.uuid4().hex[:10]}"
     yield POSTGRES_DSN, schema
-    with contextlib.closing(psycopg2.connect(POSTGRES_DSN)) as conn, conn.cursor() as cur:
-        conn.autocommit = True
-        cur.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        cur.execute(f'DROP SCHEMA IF EXISTS "{schema}_staging" CASCADE')
+    _postgres_admin(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE', f'DROP SCHEMA IF EXISTS "{schema}_staging" CASCADE')
+
+
+@pytest.fixture
+def postgres_database() -> Iterator[str]:
+    """The DSN of a fresh database on the local PostgreSQL, for loads into the default dataset; dropped afterwards."""
+    if not postgres_reachable():
+        pytest.skip("no PostgreSQL server on 127.0.0.1:5432")
+    name = f"antbot_test_{uuid.uuid4().hex[:10]}"
+    _postgres_admin(f'CREATE DATABASE "{name}"')
+    yield POSTGRES_DSN.rsplit("/", 1)[0] + f"/{name}"
+    _postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -3,13 +3,16 @@
 - sandbox configuration and HTTP: `use_sandbox`, `login`, `walk`;
 - loads and what the destination holds: `load_account`, `destination_keys`, `destination_loads`,
   `assert_equals_truth`, `snapshot`;
-- push inputs and targets: `DB`, `connect`, `write_table`, `new_phonebook`, `new_dnc_list`, `fresh_numbers`.
+- push inputs and targets: `DB`, `connect`, `write_table`, `new_phonebook`, `new_dnc_list`, `fresh_numbers`;
+- schedulers: `orchestrator`, `worker_env`, `two_scheduled_runs`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import os
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +21,7 @@ import duckdb
 import httpx
 import orjson
 import pyarrow as pa
+import pytest
 
 from antbot_source.api.client import AntBotClient, ClientConfig
 from antbot_source.pipeline import LoadSummary, build_pipeline, run_load
@@ -159,3 +163,80 @@ def new_dnc_list(client: AntBotClient, name: str) -> int:
 def fresh_numbers(n: int, start: int = 0) -> list[str]:
     """Valid Vietnamese mobile numbers the sandbox world does not use (prefix 0399)."""
     return [f"0399{start + i:06d}" for i in range(n)]
+
+
+# --- schedulers: the orchestrators in environments of their own, the settings a worker has ---
+
+# `make test` sets it: there a missing orchestrator environment is a failure, not a skip (read when
+# this module is imported, before conftest clears the ANTBOT_* settings of each test)
+ORCHESTRATORS_REQUIRED = os.environ.get("ANTBOT_ORCHESTRATOR_TESTS") == "required"
+
+
+def orchestrator(venv: str, command: str) -> Path:
+    """`command` of the environment `venv` at the checkout's root (`make orchestrators` creates them)."""
+    path = ROOT / venv / "bin" / command
+    if not path.exists():
+        reason = f"{path.relative_to(ROOT)} is missing: `make orchestrators` creates it"
+        if ORCHESTRATORS_REQUIRED:
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return path
+
+
+def worker_env(sb: SandboxHandle, tmp_path: Path, account: int = 0, **settings: str) -> dict[str, str]:
+    """The environment of a scheduler's worker: the account as SOURCES__ANTBOT__*, the destination as
+    dlt's settings (a DuckDB file in `tmp_path`), the pipeline's working dir in `tmp_path`, and none
+    of this process's dlt or AntBot settings."""
+    acc = sb.accounts[account]
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("SOURCES__", "DESTINATION", "DLT_", "PYTHONPATH"))}
+    env.update({
+        "SOURCES__ANTBOT__BASE_URL": sb.base_url, "SOURCES__ANTBOT__USERNAME": acc.username,
+        "SOURCES__ANTBOT__PASSWORD": acc.password, "DESTINATION__DUCKDB__CREDENTIALS": str(tmp_path / WAREHOUSE),
+        "DLT_DATA_DIR": str(tmp_path / "dlt"), "RUNTIME__DLTHUB_TELEMETRY": "false",
+    })
+    env.update(settings)
+    return env
+
+
+# the DuckDB file of scheduled loads in these tests (not antbot.duckdb: its catalog would be the dataset's name)
+WAREHOUSE = "warehouse.duckdb"
+
+
+def cdr_requests(sb: SandboxHandle) -> int:
+    """CDR list requests the sandbox answered since its stats were last reset."""
+    return sum(n for key, n in sb.stats()["requests"].items() if key.startswith("GET ") and "/cdr/" in key)
+
+
+@dataclass
+class ScheduledRun:
+    """One run of a scheduler's recipe: rows loaded per table as the scheduler recorded them, and the
+    CDR requests the sandbox answered."""
+
+    rows: dict[str, int]
+    cdr_requests: int
+
+
+def two_scheduled_runs(sb: SandboxHandle, run: Callable[[int], dict[str, int]],
+                       warehouse: Callable[[], AbstractContextManager[dlt.Pipeline]]) -> list[ScheduledRun]:
+    """Start a recipe twice (`run(i)` runs it the i-th time and returns its recorded rows per table),
+    with new CDRs and edited and deleted contacts at the API in between. After each run the destination
+    (`warehouse()`) holds exactly the sandbox's truth; the first run loads every row once, the second
+    reads every table again but only the CDRs of the look-back, with the new ones."""
+    runs, counts = [], []
+    for i in range(2):
+        sb.reset_stats()
+        runs.append(ScheduledRun(run(i), cdr_requests(sb)))
+        truth = sb.truth("demo")
+        with warehouse() as pipeline:
+            assert_equals_truth(pipeline, truth)
+        counts.append({t: truth[t]["count"] for t in TABLE_NAMES})
+        if i == 0:
+            new = sb.advance(new_cdrs=25, edited_contacts=3, deleted_contacts=2)["new_cdr_ids"]
+    first, second = runs
+    print(f"run 1: {first}\nrun 2: {second}")
+    assert first.rows == counts[0], first
+    assert set(second.rows) == set(TABLE_NAMES), second
+    assert len(new) <= second.rows["cdr"] < counts[1]["cdr"] / 4, "the second run re-read the CDR history"
+    assert second.cdr_requests < first.cdr_requests / 4, runs
+    return runs

@@ -104,3 +104,17 @@ def test_unknown_resource_and_missing_credentials_exit_2(monkeypatch):
     lines = _lines(missing.output)
     assert len(lines) == 1 and "no AntBot credentials" in lines[0], missing.output
     assert "SOURCES__ANTBOT__PASSWORD" in lines[0] and "unknown resource" not in lines[0], missing.output
+
+
+def test_the_duckdb_file_is_dlts_destination_setting_unless_duckdb_names_one(sandbox, monkeypatch, tmp_path):
+    use_sandbox(monkeypatch, sandbox)
+    monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(tmp_path / "configured.duckdb"))
+    by_setting = _run("--resources", "phonebooks")
+    assert by_setting.exit_code == 0, by_setting.output
+    by_option = _run("--resources", "phonebooks", "--duckdb", "named.duckdb", "--pipeline-name", "named")
+    assert by_option.exit_code == 0, by_option.output
+    expected = sandbox.truth("demo")["phonebooks"]["count"]
+    for db in ("configured.duckdb", "named.duckdb"):
+        with duckdb.connect(str(tmp_path / db), read_only=True) as con:
+            assert con.execute("SELECT count(*) FROM antbot.phonebooks").fetchall()[0][0] == expected, db
+    assert not (tmp_path / DEFAULT_DUCKDB).exists()

@@ -1,0 +1,59 @@
+"""The Airflow recipe under `airflow dags test`, with a throwaway SQLite metadata database: the DAG's
+schedule, two runs in a row (the second incremental), the rows per table in the task's XCom."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+from pathlib import Path
+
+from support import ROOT, WAREHOUSE, orchestrator, two_scheduled_runs, worker_env
+
+from antbot_source.pipeline import dataset_pipeline
+
+DAGS = ROOT / "pipelines" / "orchestration"
+
+
+def _airflow(airflow: Path, *args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([str(airflow), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=300,
+                          check=False)
+
+
+def _runs(db: Path) -> list[tuple[str, dict[str, int] | None]]:
+    """(state, the load task's XCom return value) of every run of `antbot_load`, in the order they ran."""
+    with sqlite3.connect(db) as con:
+        rows = con.execute(
+            "SELECT r.state, x.value FROM dag_run r LEFT JOIN xcom x ON x.run_id = r.run_id AND x.dag_id = r.dag_id"
+            " AND x.task_id = 'load' AND x.key = 'return_value' WHERE r.dag_id = 'antbot_load' ORDER BY r.id"
+        ).fetchall()
+    return [(state, json.loads(value) if value else None) for state, value in rows]
+
+
+def test_airflow_runs_the_dag_twice_the_second_run_incremental(sandbox, tmp_path):
+    airflow = orchestrator(".venv-airflow", "airflow")
+    home, db = tmp_path / "airflow", tmp_path / "airflow" / "airflow.db"
+    home.mkdir()
+    env = worker_env(sandbox, tmp_path, AIRFLOW_HOME=str(home), AIRFLOW__CORE__DAGS_FOLDER=str(DAGS),
+                     AIRFLOW__CORE__LOAD_EXAMPLES="False", AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{db}",
+                     SOURCES__ANTBOT__PAGE_SIZE="100")
+    migrated = _airflow(airflow, "db", "migrate", env=env, cwd=tmp_path)
+    assert migrated.returncode == 0, migrated.stderr[-3000:]
+
+    def run(i: int) -> dict[str, int]:
+        done = _airflow(airflow, "dags", "test", "antbot_load", env=env, cwd=tmp_path)
+        assert done.returncode == 0, done.stdout[-3000:]
+        assert sandbox.accounts[0].password not in done.stdout + done.stderr
+        runs = _runs(db)
+        assert len(runs) == i + 1 and runs[-1][0] == "success", runs
+        return runs[-1][1]
+
+    two_scheduled_runs(sandbox, run, lambda: dataset_pipeline(duckdb_path=tmp_path / WAREHOUSE, read_only=True))
+
+    # the DAG as Airflow stored it from the runs: every 15 minutes, no catch-up, one run at a time
+    listed = _airflow(airflow, "dags", "details", "antbot_load", "-o", "json", env=env, cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr[-3000:]
+    details = json.loads(listed.stdout.splitlines()[-1])[0]  # Airflow logs to stdout before the JSON
+    assert (details["timetable_summary"], details["max_active_runs"]) == ("0:15:00", "1"), details
+    # with catch-up the next run would be the first interval after the DAG's start date, in 2025
+    assert not details["next_dagrun_logical_date"].startswith("2025-01-01"), details
