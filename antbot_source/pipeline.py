@@ -34,6 +34,7 @@ from antbot_source.api.client import probe
 from antbot_source.api.config import client_config
 from antbot_source.destination.locks import Notify, exclusive, open_duckdb, postgres_advisory_lock
 from antbot_source.errors import ConfigError
+from antbot_source.health.record import health_recorder
 from antbot_source.resources.cdr.resource import cdr_backlog_pending
 from antbot_source.resources.source import antbot
 from antbot_source.settings import DEFAULT_DATASET, DEFAULT_DUCKDB, TABLE_NAMES, endpoint
@@ -249,10 +250,12 @@ def run_load(
         summary.resumed_packages = len(pipeline.list_extracted_load_packages()) + len(
             pipeline.list_normalized_load_packages())
     pending = pending_rows(pipeline) if resuming else None
-    for _ in iter_runs(pipeline, make_source, resources, full_refresh=full_refresh, rebuild=rebuild):
-        rows = summary.add_run(pipeline, pending)
-        if resuming:
-            summary.resumed_rows, resuming, pending = rows, False, None
+    with health_recorder(pipeline) as health:
+        for info in iter_runs(pipeline, make_source, resources, full_refresh=full_refresh, rebuild=rebuild):
+            rows = summary.add_run(pipeline, pending)
+            health.record(info, rows, resumed=resuming)
+            if resuming:
+                summary.resumed_rows, resuming, pending = rows, False, None
     if resources is None or "cdr" in resources:
         summary.repaired_rows = repair_doubled_rows(pipeline)
     summary.seconds = time.perf_counter() - started

@@ -11,6 +11,7 @@ from dlt.extract.resource import DltResource
 
 from antbot_source.api.client import AntBotClient, SharedClient
 from antbot_source.api.pages import object_id, relation_id
+from antbot_source.health.tally import table_tally
 from antbot_source.resources.deletes import destination_rows, tombstones
 from antbot_source.resources.side_by_side import side_by_side
 from antbot_source.rows.arrow import arrow_pages
@@ -44,7 +45,7 @@ def full_resource(shared: SharedClient, ep: Endpoint, readers: int = 1) -> DltRe
 
     def read() -> Iterator[list[dict[str, Any]]]:
         seen: set[Any] = set()
-        with shared.use() as client:
+        with shared.use(table_tally(ep.table).stats) as client:
             for page in side_by_side(_parts(client, ep), readers, BUFFERED_PAGES):
                 rows = []
                 for raw in page:
@@ -52,6 +53,7 @@ def full_resource(shared: SharedClient, ep: Endpoint, readers: int = 1) -> DltRe
                     if row.get(ep.primary_key) not in seen:  # rows shifting between pages come twice
                         seen.add(row.get(ep.primary_key))
                         rows.append(row)
+                client.stats.add("rows_seen_twice", len(page) - len(rows))
                 if rows:
                     yield rows
             gone = tombstones(destination_rows(ep.table, (ep.primary_key,)) or [], seen, key=ep.primary_key)

@@ -23,6 +23,7 @@ import dlt
 from dlt.extract.resource import DltResource
 
 from antbot_source.api.client import AntBotClient, SharedClient
+from antbot_source.health.tally import table_tally
 from antbot_source.resources.deletes import destination_rows, tombstones
 from antbot_source.resources.side_by_side import side_by_side
 from antbot_source.rows.arrow import arrow_pages
@@ -65,7 +66,7 @@ def subscribers_resource(shared: SharedClient, ep: Endpoint | None = None, reade
         state = dlt.current.resource_state()
         closed_before = set(state.get(STATE_KEY, []))
         held = destination_rows(ep.table, ("id", "campaign")) or []
-        with shared.use() as client, ThreadPoolExecutor(readers, "antbot-subscribers") as pool:
+        with shared.use(table_tally(ep.table).stats) as client, ThreadPoolExecutor(readers, "antbot-subscribers") as pool:
             campaigns = {
                 row["id"]: row.get("status")
                 for page in client.iter_pages(endpoint("campaigns").path)
@@ -82,6 +83,7 @@ def subscribers_resource(shared: SharedClient, ep: Endpoint | None = None, reade
             walks = [partial(_campaign_pages, client, ep, cid) for cid in to_read]
             for rows in side_by_side(walks, readers, BUFFERED_PAGES):
                 fresh = [row for row in rows if row["id"] not in seen]  # rows shifting between pages come twice
+                client.stats.add("rows_seen_twice", len(rows) - len(fresh))
                 seen.update(row["id"] for row in fresh)
                 if fresh:
                     yield fresh
