@@ -369,8 +369,11 @@ class World:
             c["updated_date"][sp] = ts + duration * US
 
     def advance(self, account: str, new_cdrs: int = 0, late_cdrs: int = 0, subscriber_changes: int = 0,
-                new_contacts: int = 0, edited_contacts: int = 0, deleted_contacts: int = 0) -> dict[str, Any]:
-        """Time passes: new and late CDRs, subscriber status changes, contact creates, edits and deletes."""
+                new_contacts: int = 0, edited_contacts: int = 0, deleted_contacts: int = 0,
+                late_by_s: list[float] | None = None) -> dict[str, Any]:
+        """Time passes: new and late CDRs, subscriber status changes, contact creates, edits and deletes.
+        `late_by_s`: CDRs written now whose starting_date lies these many seconds behind the newest (ids
+        in the same order as `late_by_ids`)."""
         acc = self.accounts[account]
         rng, now = self.rng, now_us()
         newest = self._newest(acc)
@@ -380,6 +383,8 @@ class World:
         new = self.add_cdrs(account, new_t) if new_cdrs else {"cdr_ids": [], "subscriber_ids": []}
         late = self.add_cdrs(account, late_t) if late_cdrs else {"cdr_ids": [], "subscriber_ids": []}
         out["new_cdr_ids"], out["late_cdr_ids"] = new["cdr_ids"], late["cdr_ids"]
+        deep = [self.add_cdrs(account, np.array([newest - round(s * US)])) for s in late_by_s or ()]
+        out["late_by_ids"] = [row["cdr_ids"][0] for row in deep]
         subs = acc.tables["subscribers"]
         camps = acc.tables["campaigns"].cols
         started = camps["id"][camps["status"] == 1]
@@ -388,6 +393,7 @@ class World:
         subs.cols["status"][pick] = 6  # pending -> in process: queued for a call, no call yet
         subs.version += 1
         out["changed_subscriber_ids"] = sorted(set(new["subscriber_ids"]) | set(late["subscriber_ids"])
+                                               | {i for row in deep for i in row["subscriber_ids"]}
                                                | set(subs.cols["id"][pick].tolist()))
         contacts = acc.tables["contacts"]
         out["new_contact_ids"], out["new_subscriber_ids"] = [], []

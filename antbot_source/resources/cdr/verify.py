@@ -23,6 +23,7 @@ one in the same window) compares equal.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -80,7 +81,7 @@ class Comparison:
             return []
         step = (end - window.start) / DRILL_PARTS
         cuts = [window.start + step * i for i in range(DRILL_PARTS)]
-        return [Window(a, b) for a, b in zip(cuts, cuts[1:], strict=False)] + [Window(cuts[-1], window.end)]
+        return [Window(a, b) for a, b in itertools.pairwise(cuts)] + [Window(cuts[-1], window.end)]
 
 
 @dataclass(frozen=True)
