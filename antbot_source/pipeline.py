@@ -62,6 +62,8 @@ class LoadSummary:
     rows: dict[str, int] = field(default_factory=dict)
     runs: int = 0
     load_ids: list[str] = field(default_factory=list)
+    # dlt's LoadInfo of each run (`pipeline.last_trace` describes the run that wrote load_health after it)
+    load_infos: list[Any] = field(default_factory=list)
     seconds: float = 0.0
     # packages an interrupted run left behind, finished first by this load, and their rows per table
     resumed_packages: int = 0
@@ -81,6 +83,7 @@ class LoadSummary:
         load = trace.last_load_info if trace else None
         if load is not None:
             self.load_ids.extend(load.loads_ids)
+            self.load_infos.append(load)
         self.runs += 1
         return dict(run)
 
