@@ -125,7 +125,9 @@ def cdr_resource(
                 def count(windows: list[Window]) -> list[int]:
                     return list(pool.map(lambda w: count_rows(client, CDR_PATH, w), windows))
 
-                compare = Comparison(count, held_counts, now) if live else None
+                # a state that never loaded anything (a first load, or one refreshed: dlt drops the
+                # tables only when it loads) says nothing the destination holds may be trusted
+                compare = Comparison(count, held_counts, now) if live and state.get("loaded_until") else None
                 plan = plan_run(
                     state, start_date=start_date, lookback=run_lookback, now=now, count=count,
                     window_rows=knobs.window_rows, run_rows=knobs.run_rows, since=since, until=until,
