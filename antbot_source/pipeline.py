@@ -34,6 +34,7 @@ from antbot_source.api.client import probe
 from antbot_source.api.config import client_config
 from antbot_source.destination.locks import Notify, exclusive, open_duckdb, postgres_advisory_lock
 from antbot_source.errors import ConfigError
+from antbot_source.health.record import health_recorder
 from antbot_source.resources.cdr.resource import cdr_backlog_pending
 from antbot_source.resources.source import antbot
 from antbot_source.settings import DEFAULT_DATASET, DEFAULT_DUCKDB, TABLE_NAMES, endpoint
@@ -61,6 +62,8 @@ class LoadSummary:
     rows: dict[str, int] = field(default_factory=dict)
     runs: int = 0
     load_ids: list[str] = field(default_factory=list)
+    # dlt's LoadInfo of each run (`pipeline.last_trace` describes the run that wrote load_health after it)
+    load_infos: list[Any] = field(default_factory=list)
     seconds: float = 0.0
     # packages an interrupted run left behind, finished first by this load, and their rows per table
     resumed_packages: int = 0
@@ -80,6 +83,7 @@ class LoadSummary:
         load = trace.last_load_info if trace else None
         if load is not None:
             self.load_ids.extend(load.loads_ids)
+            self.load_infos.append(load)
         self.runs += 1
         return dict(run)
 
@@ -281,10 +285,12 @@ def run_load(
         summary.resumed_packages = len(pipeline.list_extracted_load_packages()) + len(
             pipeline.list_normalized_load_packages())
     pending = pending_rows(pipeline) if resuming else None
-    for _ in iter_runs(pipeline, make_source, resources, full_refresh=full_refresh, rebuild=rebuild):
-        rows = summary.add_run(pipeline, pending)
-        if resuming:
-            summary.resumed_rows, resuming, pending = rows, False, None
+    with health_recorder(pipeline) as health:
+        for info in iter_runs(pipeline, make_source, resources, full_refresh=full_refresh, rebuild=rebuild):
+            rows = summary.add_run(pipeline, pending)
+            health.record(info, rows, resumed=resuming)
+            if resuming:
+                summary.resumed_rows, resuming, pending = rows, False, None
     if resources is None or "cdr" in resources:
         summary.repaired_rows = repair_doubled_rows(pipeline)
     summary.seconds = time.perf_counter() - started

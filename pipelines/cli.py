@@ -1,10 +1,11 @@
-"""The `antbot` command: load, demo, sandbox, push, views, report."""
+"""The `antbot` command: load, demo, sandbox, push, views, report, health."""
 
 import typer
 
 from antbot_source.sandbox.cli import sandbox_app
 from pipelines.analytics_cmd import report, views
 from pipelines.demo import demo
+from pipelines.health_cmd import health
 from pipelines.load import load
 from pipelines.push_cmd import push_app
 
@@ -20,6 +21,7 @@ app.add_typer(sandbox_app, name="sandbox", help="Run the local AntBot sandbox se
 app.add_typer(push_app, name="push", help="Push contacts or DNC numbers from the warehouse to AntBot.")
 app.command()(views)
 app.command()(report)
+app.command()(health)
 
 if __name__ == "__main__":
     app()

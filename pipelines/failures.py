@@ -9,6 +9,7 @@
 | 5 | AntBot answered with an error, or with data that is not what the API promises |
 | 6, 7, 8 | `antbot push` only: rows rejected, rows failed, confirmation needed (antbot_source.errors) |
 | 9 | another run holds the pipeline, the DuckDB file or the dataset (after `--wait`) |
+| 10 | `antbot health` only: the last load run recorded a warning (late rows, healed rows, rows deleted at the server) |
 | 130, 143 | interrupted by SIGINT / SIGTERM: run again to resume |
 """
 
@@ -24,6 +25,8 @@ import click
 import typer
 
 from antbot_source.errors import AntBotError, ConfigError, InterruptedRun
+
+HEALTH_WARNING = 10
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:

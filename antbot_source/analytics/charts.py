@@ -146,6 +146,28 @@ def campaign_funnel(progress: pd.DataFrame) -> Figure:
     return fig
 
 
+def lateness_over_runs(health: pd.DataFrame) -> Figure:
+    """How late CDRs arrived, run by run, against the look-back, from the `cdr` rows of `load_health`."""
+    data = health.sort_values("started_at")
+    runs = pd.to_datetime(data["started_at"], utc=True)
+    fig = Figure(figsize=(10, 3.6), layout="constrained")
+    ax = fig.subplots()
+    to_h = 1 / 3600
+    ax.plot(runs, data["max_lateness_s"].astype(float) * to_h, "o-", color="#c62828", label="deepest late row")
+    ax.plot(runs, data["p95_lateness_s"].astype(float) * to_h, "s--", color="#f9a825", label="95th percentile")
+    ax.step(runs, data["lookback_s"].astype(float) * to_h, where="post", color="#1565c0", label="look-back")
+    healed = data["healed_rows"].fillna(0) > 0
+    if healed.any():
+        ax.scatter(runs[healed], data["max_lateness_s"][healed].astype(float) * to_h, s=120, facecolors="none",
+                   edgecolors="#6a1b9a", label="rows healed by the verification")
+    ax.set_ylabel("hours behind the previous cursor")
+    ax.set_ylim(bottom=0)
+    ax.legend(loc="upper left", fontsize=9, frameon=False)
+    _style(ax, "Lateness of call records, per load run")
+    ax.grid(axis="y", alpha=0.3)
+    return fig
+
+
 def to_svg(fig: Figure) -> bytes:
     """The figure as a standalone SVG document (text drawn as paths: no fonts needed)."""
     buffer = io.BytesIO()

@@ -25,7 +25,9 @@ QUERIES = {
     "causes": "SELECT * FROM {schema}.cdr_hangup_causes ORDER BY campaign_id, cause_group",
     "progress": "SELECT * FROM {schema}.campaign_progress ORDER BY campaign_id",
     "span": "SELECT MIN(day_local) AS first_day, MAX(day_local) AS last_day FROM {schema}.cdr_enriched",
+    "health": "SELECT * FROM {schema}.load_health WHERE table_name = 'cdr' ORDER BY started_at",
 }
+HEALTH_RUNS = 10  # runs listed in the report's load-health table (the chart shows every run)
 
 
 def read_frames(query: Callable[[str], pd.DataFrame], schema: str) -> dict[str, pd.DataFrame]:
@@ -101,6 +103,11 @@ def render_report(frames: dict[str, pd.DataFrame], dataset: str) -> str:
             "dnc_refusals": ("DNC refusals", fmt_count),
         },
     )
+    health = frames["health"]
+    health_table = health.tail(HEALTH_RUNS).assign(
+        run=lambda f: pd.to_datetime(f["started_at"], utc=True).dt.strftime("%Y-%m-%d %H:%M"),
+        warnings=lambda f: f["warnings"].fillna(""),
+    )[["run", "rows_loaded", "requests", "late_rows", "max_lateness_s", "healed_rows", "surplus_rows", "warnings"]]
     span = frames["span"].iloc[0]
     template = Template(files("antbot_source.analytics").joinpath("report.html").read_text())
     return template.substitute(
@@ -116,6 +123,9 @@ def render_report(frames: dict[str, pd.DataFrame], dataset: str) -> str:
         chart_hourly=_svg64(charts.hourly_heatmap(frames["hourly"])),
         chart_causes=_svg64(charts.hangup_causes(frames["causes"])),
         chart_funnel=_svg64(charts.campaign_funnel(frames["progress"])),
+        chart_lateness=_svg64(charts.lateness_over_runs(health)),
+        health_table=health_table.to_html(index=False, border=0, escape=True, na_rep=MISSING,
+                                          float_format=lambda v: f"{v:,.0f}"),
     )
 
 

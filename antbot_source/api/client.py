@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,6 +24,7 @@ from tenacity import (
 
 from antbot_source.api.budget import RequestBudget, SharedPause
 from antbot_source.api.pages import Linked, ListPage, describe, parse_json, raise_on_error_body
+from antbot_source.api.stats import RequestStats
 from antbot_source.errors import ApiError, AuthError, ConfigError, UnreachableError
 
 log = logging.getLogger(__name__)
@@ -132,10 +135,27 @@ def budget_of(config: ClientConfig) -> RequestBudget:
         return budget
 
 
+def _retry_cause(exc: BaseException | None) -> str:
+    """The RequestStats counter of a transient failure."""
+    if isinstance(exc, _Retryable):
+        return "retries_429" if exc.response.status_code == 429 else "retries_5xx"
+    return "retries_timeout"
+
+
+class _Tokens:
+    """The bearer token of a client and its views: the current one, and how often it was renewed."""
+
+    def __init__(self, token: str | None):
+        self.token = token
+        self.generation = 0
+        self.lock = threading.Lock()
+
+
 class AntBotClient:
     """The one HTTP client of a run: authenticated, retrying, and walking paginated lists.
 
     One `httpx.Client` stays open until `close()`; it is shared safely by the extract threads.
+    `stats` counts what its requests cost; `counted()` gives a view counting into other stats.
     """
 
     def __init__(self, config: ClientConfig, *, probe: bool = False):
@@ -151,9 +171,14 @@ class AntBotClient:
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=32),
         )
         self._budget = budget_of(config)
-        self._token: str | None = config.access_token
-        self._token_generation = 0
-        self._token_lock = threading.Lock()
+        self._tokens = _Tokens(config.access_token)
+        self.stats = RequestStats()
+
+    def counted(self, stats: RequestStats) -> AntBotClient:
+        """This client (connections, token and budget shared) counting its requests into `stats`."""
+        view = copy.copy(self)
+        view.stats = stats
+        return view
 
     # -- lifecycle -------------------------------------------------------------------------------
     def close(self) -> None:
@@ -173,6 +198,14 @@ class AntBotClient:
         connections when `safe_retry` is False: a write the server may have applied is not resent)."""
         headers = {"Authorization": f"Bearer {token}"} if token else None
         retryable = _is_transient if safe_retry else _never_arrived
+        stats = self.stats
+
+        def before_sleep(state: RetryCallState) -> None:
+            cause = _retry_cause(state.outcome.exception() if state.outcome else None)
+            stats.add(cause)
+            if cause == "retries_429" and state.next_action is not None:
+                stats.add("throttled_s", state.next_action.sleep)
+
         retrying = Retrying(
             stop=stop_after_attempt(max(1, self.config.max_attempts)),
             wait=_WaitRetryAfter(),
@@ -181,11 +214,15 @@ class AntBotClient:
                 if self._probe else retryable
             ),
             reraise=True,
+            before_sleep=before_sleep,
         )
         try:
             for attempt in retrying:
                 with attempt:
+                    waited = time.monotonic()
                     self._budget.wait()
+                    stats.add("throttled_s", time.monotonic() - waited)
+                    stats.add("requests")
                     response = self._http.request(method, url, params=params, json=json, headers=headers)
                     retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
                     self._budget.answered(response.status_code, retry_after)
@@ -200,9 +237,10 @@ class AntBotClient:
 
     def _fetch_token(self, seen_generation: int) -> tuple[str, int]:
         """A fresh token from `get-token/`, unless another thread renewed it since `seen_generation`."""
-        with self._token_lock:
-            if self._token_generation != seen_generation and self._token:
-                return self._token, self._token_generation
+        tokens = self._tokens
+        with tokens.lock:
+            if tokens.generation != seen_generation and tokens.token:
+                return tokens.token, tokens.generation
             cfg = self.config
             if not (cfg.username and cfg.password):
                 raise AuthError(
@@ -222,13 +260,15 @@ class AntBotClient:
             if not isinstance(token, str):
                 raise AuthError(f"AntBot answered {describe(cfg.token_path)} without a token "
                                 f"(expected one of {', '.join(TOKEN_KEYS)})")
-            self._token = token
-            self._token_generation += 1
-            return token, self._token_generation
+            if tokens.token is not None:
+                self.stats.add("token_renewals")
+            tokens.token = token
+            tokens.generation += 1
+            return token, tokens.generation
 
     def _current_token(self) -> tuple[str, int]:
-        with self._token_lock:
-            token, generation = self._token, self._token_generation
+        with self._tokens.lock:
+            token, generation = self._tokens.token, self._tokens.generation
         if token is None:
             return self._fetch_token(generation)
         return token, generation
@@ -264,8 +304,8 @@ class AntBotClient:
         for _ in range(MAX_RENEWALS):
             if response.status_code != 401:
                 return response
-            with self._token_lock:
-                mine = self._token_generation == generation  # nobody renewed it since: this request will
+            with self._tokens.lock:
+                mine = self._tokens.generation == generation  # nobody renewed it since: this request will
             token, generation = self._fetch_token(generation)
             response = self._send(method, path_or_url, params=params, json=json, token=token,
                                   safe_retry=safe_retry)
@@ -338,15 +378,15 @@ class SharedClient:
         self._lock = threading.Lock()
 
     @contextmanager
-    def use(self) -> Iterator[AntBotClient]:
-        """The shared client, kept open while any resource is still using it."""
+    def use(self, stats: RequestStats | None = None) -> Iterator[AntBotClient]:
+        """The shared client, kept open while any resource is still using it (counting into `stats`)."""
         with self._lock:
             if self._client is None:
                 self._client = self.config.connect()
             self._users += 1
             client = self._client
         try:
-            yield client
+            yield client if stats is None else client.counted(stats)
         finally:
             with self._lock:
                 self._users -= 1

@@ -14,6 +14,7 @@ from dlt.extract.resource import DltResource
 
 from antbot_source.api.client import AntBotClient, SharedClient
 from antbot_source.api.pages import object_id, relation_id
+from antbot_source.health.tally import table_tally
 from antbot_source.resources.deletes import destination_rows, tombstones
 from antbot_source.resources.probes import ListChanges, Unsure, list_changes
 from antbot_source.resources.reconcile import mark_reconciled, reconcile_due
@@ -74,6 +75,7 @@ def full_resource(shared: SharedClient, ep: Endpoint, readers: int = 1, reconcil
     key = ep.primary_key
 
     def fresh(pages: Iterable[list[dict[str, Any]]], seen: set[Any]) -> Iterator[list[dict[str, Any]]]:
+        stats = table_tally(ep.table).stats
         for page in pages:
             rows = []
             for raw in page:
@@ -81,6 +83,7 @@ def full_resource(shared: SharedClient, ep: Endpoint, readers: int = 1, reconcil
                 if row.get(key) not in seen:  # rows shifting between pages come twice
                     seen.add(row.get(key))
                     rows.append(row)
+            stats.add("rows_seen_twice", len(page) - len(rows))
             if rows:
                 yield rows
 
@@ -89,7 +92,7 @@ def full_resource(shared: SharedClient, ep: Endpoint, readers: int = 1, reconcil
         started = datetime.now(UTC)
         held = destination_rows(ep.table, (key,))
         seen: set[Any] = set()
-        with shared.use() as client:
+        with shared.use(table_tally(ep.table).stats) as client:
             changes = probe_list(client, ep, held, state, reconcile)
             if changes is not None and changes.whole is None:
                 yield from fresh([changes.new_rows], seen)

@@ -17,7 +17,9 @@ from dlt.extract.resource import DltResource
 
 from antbot_source.api.client import ClientConfig, SharedClient
 from antbot_source.errors import ConfigError
+from antbot_source.health.lateness import parse_lookback
 from antbot_source.resources.cdr.resource import CdrTuning, cdr_resource
+from antbot_source.resources.cdr.verify import DEFAULT_VERIFY_DAYS
 from antbot_source.resources.full import Reconcile, full_resource
 from antbot_source.resources.subscribers import subscribers_resource
 from antbot_source.rows.normalise import parse_timestamp
@@ -76,7 +78,9 @@ def antbot(
     page_size: int = ClientConfig.page_size,
     timeout: float = ClientConfig.timeout,
     max_attempts: int = ClientConfig.max_attempts,
-    lookback_hours: float = DEFAULT_LOOKBACK_HOURS,
+    # text: a number of hours, or "auto" (health.lateness)
+    lookback_hours: str = str(DEFAULT_LOOKBACK_HOURS),
+    verify_days: int = DEFAULT_VERIFY_DAYS,
     cdr_window_rows: int = CdrTuning.window_rows,
     cdr_run_rows: int = CdrTuning.run_rows,
     max_concurrency: int = CdrTuning.concurrency,
@@ -89,7 +93,8 @@ def antbot(
     """Every AntBot read endpoint, one resource per row of `settings.ENDPOINTS`.
 
     `start_date`: where CDR history begins on a first load. `lookback_hours`: how far behind the CDR
-    cursor each run starts again, to catch call records written late. `since` / `until`: backfill
+    cursor each run starts again, to catch call records written late (`auto`: as far as they were
+    seen to arrive). `verify_days`: days behind the look-back whose CDR counts every run verifies. `since` / `until`: backfill
     that CDR range without moving the live cursor. `cdr_window_rows` / `cdr_run_rows`: CDRs per date
     window / per pipeline run at most (a killed load resumes after the last finished run).
     `max_concurrency`: requests in flight at most for the CDR read, and for each table read in parts. `max_requests_per_second`: a cap on the whole
@@ -112,7 +117,7 @@ def antbot(
     for ep in ENDPOINTS:
         if ep.read == "cdr":
             yield cdr_resource(
-                config, start_date=first, lookback=timedelta(hours=lookback_hours),
+                config, start_date=first, lookback=parse_lookback(lookback_hours), verify_days=verify_days,
                 since=to_utc(since, "since"), until=to_utc(until, "until"), window_rows=cdr_window_rows,
                 run_rows=cdr_run_rows, concurrency=max_concurrency,
             )

@@ -33,6 +33,8 @@ from dlt.extract.resource import DltResource
 
 from antbot_source.api.client import AntBotClient, SharedClient
 from antbot_source.api.pages import describe, page_parts
+from antbot_source.api.stats import RequestStats
+from antbot_source.health.tally import table_tally
 from antbot_source.resources.deletes import destination_rows, tombstones
 from antbot_source.resources.full import DEFAULT_RECONCILE, Reconcile, probe_list
 from antbot_source.resources.probes import ListChanges
@@ -70,12 +72,14 @@ def _count(client: AntBotClient, ep: Endpoint, **filters: int) -> int | None:
 class _Once:
     """Rows handed to dlt once each (rows shifting between pages, or read twice, come twice)."""
 
-    def __init__(self) -> None:
+    def __init__(self, stats: RequestStats) -> None:
         self.seen: set[int] = set()
+        self.stats = stats
 
     def __call__(self, pages: Iterable[list[dict[str, Any]]]) -> Iterator[list[dict[str, Any]]]:
         for rows in pages:
             fresh = [row for row in rows if row["id"] not in self.seen]
+            self.stats.add("rows_seen_twice", len(rows) - len(fresh))
             self.seen.update(row["id"] for row in fresh)
             if fresh:
                 yield fresh
@@ -101,8 +105,9 @@ def subscribers_resource(shared: SharedClient, ep: Endpoint | None = None, reade
         closed_before = set(state.get(STATE_KEY, []))
         held = destination_rows(ep.table, ("id", "campaign", "status")) or []
         calls_to = (destination_rows("cdr", ("max(id)",)) or [(None,)])[0][0]
-        once = _Once()
-        with shared.use() as client, ThreadPoolExecutor(readers, "antbot-subscribers") as pool:
+        stats = table_tally(ep.table).stats
+        once = _Once(stats)
+        with shared.use(stats) as client, ThreadPoolExecutor(readers, "antbot-subscribers") as pool:
             campaigns = {
                 row["id"]: row.get("status")
                 for page in client.iter_pages(endpoint("campaigns").path)

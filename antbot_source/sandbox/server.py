@@ -78,8 +78,9 @@ class SandboxHandle:
         """Every current row of a table (destination name), rendered as the API renders it, in id order."""
         return self._call("GET", "/_sandbox/rows", params={"account": account, "table": table})
 
-    def advance(self, account: str = "demo", **changes: int) -> dict[str, Any]:
-        """Time passes (new_cdrs, late_cdrs, subscriber_changes, new/edited/deleted_contacts): ids of what changed."""
+    def advance(self, account: str = "demo", **changes: Any) -> dict[str, Any]:
+        """Time passes (new_cdrs, late_cdrs, subscriber_changes, new/edited/deleted_contacts, late_by_s): ids
+        of what changed."""
         return self._call("POST", "/_sandbox/advance", params={"account": account}, json=changes)
 
     def set_habits(self, **changes: Any) -> Habits:

@@ -373,10 +373,11 @@ class World:
 
     def advance(self, account: str, new_cdrs: int = 0, late_cdrs: int = 0, subscriber_changes: int = 0,
                 new_contacts: int = 0, edited_contacts: int = 0, deleted_contacts: int = 0,
-                campaign_calls: int = 0) -> dict[str, Any]:
+                campaign_calls: int = 0, late_by_s: list[float] | None = None) -> dict[str, Any]:
         """Time passes: new and late CDRs, subscriber status changes, contact creates, edits and deletes.
         `campaign_calls`: new CDRs that are calls of started campaigns whatever the hour (new_cdrs are
-        campaign calls only inside a campaign's daily window, as at AntBot)."""
+        campaign calls only inside a campaign's daily window, as at AntBot). `late_by_s`: CDRs written now
+        whose starting_date lies these many seconds behind the newest (ids in the same order as `late_by_ids`)."""
         acc = self.accounts[account]
         rng, now = self.rng, now_us()
         newest = self._newest(acc)
@@ -390,6 +391,8 @@ class World:
             new = {k: new[k] + calls[k] for k in new}
         late = self.add_cdrs(account, late_t) if late_cdrs else {"cdr_ids": [], "subscriber_ids": []}
         out["new_cdr_ids"], out["late_cdr_ids"] = new["cdr_ids"], late["cdr_ids"]
+        deep = [self.add_cdrs(account, np.array([newest - round(s * US)])) for s in late_by_s or ()]
+        out["late_by_ids"] = [row["cdr_ids"][0] for row in deep]
         subs = acc.tables["subscribers"]
         camps = acc.tables["campaigns"].cols
         started = camps["id"][camps["status"] == 1]
@@ -398,6 +401,7 @@ class World:
         subs.cols["status"][pick] = 6  # pending -> in process: queued for a call, no call yet
         subs.version += 1
         out["changed_subscriber_ids"] = sorted(set(new["subscriber_ids"]) | set(late["subscriber_ids"])
+                                               | {i for row in deep for i in row["subscriber_ids"]}
                                                | set(subs.cols["id"][pick].tolist()))
         contacts = acc.tables["contacts"]
         out["new_contact_ids"], out["new_subscriber_ids"] = [], []

@@ -51,9 +51,11 @@ def test_notebook_runs_on_a_loaded_database(sandbox, monkeypatch, tmp_path) -> N
     # the headline line shows the KPIs the database holds
     headline = "".join(stdout_of("cdr_kpis"))
     assert headline.startswith(f"{attempts:,} attempts, {answered:,} answered: ASR {asr:.1%}, NER "), headline
-    # five charts, one per chart cell: KPIs by campaign, by day, hour-by-weekday heatmap, hangup causes, funnel
+    # six charts, one per chart cell: KPIs by campaign, by day, hour-by-weekday heatmap, hangup causes, funnel,
+    # and the lateness of call records over the load runs
     images = [out for cell in code for out in cell.outputs if "image/png" in out.get("data", {})]
-    assert len(images) == 5
-    for chart in ("asr_acd_by_campaign", "daily_by_campaign", "hourly_heatmap", "hangup_causes(", "campaign_funnel"):
+    assert len(images) == 6
+    for chart in ("asr_acd_by_campaign", "daily_by_campaign", "hourly_heatmap", "hangup_causes(", "campaign_funnel",
+                  "lateness_over_runs"):
         images = [out for out in outputs_of(f"charts.{chart}") if "image/png" in out.get("data", {})]
         assert len(images) == 1, chart

@@ -66,7 +66,8 @@ def test_report_is_self_contained_and_renders_in_chromium(sandbox, monkeypatch, 
         "the report must not fetch anything"
     )
     assert "<link" not in text and "@import" not in text
-    assert text.count('src="data:image/svg+xml;base64,') == 5
+    assert text.count('src="data:image/svg+xml;base64,') == 6
+    assert "<h2>Load health</h2>" in text
     with duckdb.connect(str(database), read_only=True) as con:
         attempts, asr = con.sql("SELECT attempts, asr FROM antbot.cdr_kpis").fetchall()[0]
         campaigns = [
@@ -82,8 +83,8 @@ def test_report_is_self_contained_and_renders_in_chromium(sandbox, monkeypatch, 
     total = re.search(r'data-charts-total="(\d+)"', body.group(0))
     rendered = re.search(r'data-charts-rendered="(\d+)"', body.group(0))
     assert total and rendered, body.group(0)
-    assert int(total.group(1)) == 5
-    assert int(rendered.group(1)) == 5, "every chart decoded with a non-zero natural size"
+    assert int(total.group(1)) == 6
+    assert int(rendered.group(1)) == 6, "every chart decoded with a non-zero natural size"
 
     shot = tmp_path / "report.png"
     run_chromium(tmp_path, f"--screenshot={shot}", "--window-size=1200,3000", out.as_uri())

@@ -125,14 +125,17 @@ def test_every_setting_in_the_readme_changes_what_the_source_does(start_sandbox,
     late = datetime.now(UTC) + timedelta(days=3650)
     later = _load(sb, tmp_path, "start", "--resources", "cdr", start_date=late.isoformat())
     check("START_DATE", later.returncode == 0 and _cdr_ids(tmp_path / "start.duckdb") == [], later.stderr)
-    # a second run: the look-back decides how much of the history is read again
-    rereads = {}
-    for hours in ("0", "100000"):
-        assert _load(sb, tmp_path, f"look{hours}", "--resources", "cdr", lookback_hours=hours).returncode == 0
-        rereads[hours] = _rows(_load(sb, tmp_path, f"look{hours}", "--resources", "cdr",
-                                     lookback_hours=hours).stdout, "cdr")
-    # no look-back re-reads at most the rows at the cursor itself; a look-back over everything re-reads all
-    check("LOOKBACK_HOURS", rereads["0"] <= 5 and rereads["100000"] == 600, rereads)
+    # a row written 20 days late: the second run reads it when the look-back or the verified days reach it
+    deep = start_sandbox(seed=5, cdrs=600)
+    caught = {}
+    for name, settings in {"look0": {"lookback_hours": "0"}, "look100000": {"lookback_hours": "100000"},
+                           "verify30": {"lookback_hours": "0", "verify_days": "30"}}.items():
+        assert _load(deep, tmp_path, name, "--resources", "cdr", **settings).returncode == 0
+        (late,) = deep.advance(late_by_s=[20 * 86_400])["late_by_ids"]
+        assert _load(deep, tmp_path, name, "--resources", "cdr", **settings).returncode == 0
+        caught[name] = late in _cdr_ids(tmp_path / f"{name}.duckdb")
+    check("LOOKBACK_HOURS", not caught["look0"] and caught["look100000"], caught)
+    check("VERIFY_DAYS", caught["verify30"], caught)
     bad_path = _load(sb, tmp_path, "tp", "--resources", "phonebooks", token_path="no-such-token/")
     check("TOKEN_PATH", bad_path.returncode in (3, 5) and "no-such-token" in bad_path.stderr, bad_path.stderr)
     small = _load(sb, tmp_path, "ps", "--resources", "phonebooks,cdr", page_size="10")
@@ -158,7 +161,8 @@ def test_every_setting_in_the_readme_changes_what_the_source_does(start_sandbox,
     runs = _load(sb, tmp_path, "runs", "--resources", "cdr", cdr_run_rows="200", cdr_window_rows="100")
     count = re.search(r"\((\d+)\s+run", runs.stdout)
     check("CDR_RUN_ROWS", runs.returncode == 0 and count is not None and int(count.group(1)) >= 3, runs.stdout)
-    remote = start_sandbox(seed=5, cdrs=2_000, habits=Habits(latency_ms=150, fixed_page_size=100))
+    # windows of 1,000 rows at least, and empty stretches of history are not walked: 5,000 rows make 5
+    remote = start_sandbox(seed=5, cdrs=5_000, habits=Habits(latency_ms=150, fixed_page_size=100))
     in_flight = {}
     for n in ("1", "8"):
         result = _load(remote, tmp_path, f"cc{n}", "--resources", "cdr", max_concurrency=n)
@@ -423,7 +427,8 @@ BAD_INPUTS = [
     ("load --since 2026-02-01 --until 2026-01-01", {}, 2, "--since must be before --until"),
     ("load", {"SOURCES__ANTBOT__START_DATE": "last tuesday"}, 2, "start_date: not an ISO-8601"),
     ("load", {"SOURCES__ANTBOT__TIMEOUT": "abc"}, 2, "`timeout` cannot be coerced"),
-    ("load", {"SOURCES__ANTBOT__LOOKBACK_HOURS": "three"}, 2, "`lookback_hours` cannot be coerced"),
+    ("load", {"SOURCES__ANTBOT__LOOKBACK_HOURS": "three"}, 2, "lookback_hours: a number of hours or 'auto'"),
+    ("load", {"SOURCES__ANTBOT__VERIFY_DAYS": "a week"}, 2, "`verify_days` cannot be coerced"),
     ("load", {"SOURCES__ANTBOT__BASE_URL": "127.0.0.1:8000/rest-api"}, 2, "must start with http:// or https://"),
     ("load", {"SOURCES__ANTBOT__USERNAME": "", "SOURCES__ANTBOT__PASSWORD": ""}, 2, "no AntBot credentials"),
     ("load", {"SOURCES__ANTBOT__PASSWORD": "Wr0ng-s3cret"}, 3, "refused the credentials"),
@@ -442,6 +447,8 @@ BAD_INPUTS = [
     ("report --duckdb {tmp}/missing.duckdb", {}, 2, "no DuckDB file at"),
     ("report --duckdb {tmp}/empty.duckdb --out {tmp}/no/dir/r.html", {}, 2, "directory {tmp}/no/dir does not exist"),
     ("report --duckdb {tmp}/empty.duckdb --out {tmp}", {}, 2, "is a directory"),
+    ("health --duckdb {tmp}/missing.duckdb", {}, 2, "no DuckDB file at"),
+    ("health --duckdb {tmp}/empty.duckdb", {}, 2, "has no load_health table: run `antbot load` first"),
 ]
 
 

@@ -12,13 +12,13 @@ from antbot_source.pipeline import build_pipeline, loader_file_format
 def test_postgres_load_equals_duckdb_load(sandbox, postgres_schema):
     dsn, schema = postgres_schema
     on_duckdb, _ = load_account(sandbox)
-    on_postgres, _ = load_account(
+    on_postgres, summary = load_account(
         sandbox, pipeline=build_pipeline(destination="postgres", credentials=dsn, dataset=schema,
                                          pipeline_name="antbot_pg"),
     )
     truth = sandbox.truth("demo")
     assert loader_file_format(on_postgres) == "parquet", "Arrow tables go to PostgreSQL as parquet, by ADBC"
-    jobs = on_postgres.last_trace.last_load_info.load_packages[0].jobs["completed_jobs"]
+    jobs = summary.load_infos[-1].load_packages[0].jobs["completed_jobs"]
     formats = {job.job_file_info.file_format for job in jobs if job.job_file_info.table_name == "contacts"}
     assert "parquet" in formats and not formats & {"csv", "insert_values"}, formats  # (the merge is a sql job)
     assert_equals_truth(on_postgres, truth)

@@ -35,9 +35,20 @@ from dlt.extract.resource import DltResource
 import antbot_source
 from antbot_source.api.budget import SharedPause
 from antbot_source.api.client import AntBotClient, ClientConfig, budget_of
+from antbot_source.api.stats import RequestStats
+from antbot_source.health.lateness import LateRows, auto_lookback, conclude
+from antbot_source.health.tally import table_tally
 from antbot_source.resources.cdr.pages import from_micros
+from antbot_source.resources.cdr.verify import (
+    DEFAULT_VERIFY_DAYS,
+    Comparison,
+    Verification,
+    held_counts,
+    held_ids,
+    verify,
+)
 from antbot_source.resources.cdr.walk import CdrFile, WalkerOrders, WindowDone, count_rows
-from antbot_source.resources.cdr.windows import RunPlan, append_is_safe, plan_run, record_run
+from antbot_source.resources.cdr.windows import RunPlan, Window, append_is_safe, plan_run, record_run
 from antbot_source.rows.schema import columns
 from antbot_source.settings import DEFAULT_LOOKBACK_HOURS, endpoint
 
@@ -80,15 +91,18 @@ def cdr_resource(
     config: ClientConfig,
     *,
     start_date: datetime,
-    lookback: timedelta = timedelta(hours=DEFAULT_LOOKBACK_HOURS),
+    lookback: timedelta | None = timedelta(hours=DEFAULT_LOOKBACK_HOURS),
+    verify_days: int = DEFAULT_VERIFY_DAYS,
     since: datetime | None = None,
     until: datetime | None = None,
     **tuning: Any,
 ) -> DltResource:
     """The `cdr` resource (merge on `id`; append while it loads a range nothing was loaded into yet).
 
-    Live runs start `lookback` behind the cursor (`starting_date`) to catch rows written late;
-    `since`/`until` backfill a range without moving the live cursor. `tuning`: see CdrTuning.
+    Live runs start `lookback` behind the cursor (`starting_date`) to catch rows written late (None:
+    the automatic look-back, `health.lateness`), read only the windows whose count at the server
+    differs from the destination's, and verify the `verify_days` days behind the look-back
+    (`verify`); `since`/`until` backfill a range without moving the live cursor. `tuning`: see CdrTuning.
     """
     knobs = CdrTuning(**tuning)
 
@@ -100,23 +114,43 @@ def cdr_resource(
     )
     def cdr() -> Iterator[Any]:
         state = dlt.current.resource_state()
+        tally = table_tally("cdr")
+        live, now = since is None and until is None, datetime.now(UTC)
+        cursor = datetime.fromisoformat(state["cursor"]) if live and state.get("cursor") else None
+        run_lookback = lookback if lookback is not None else auto_lookback(state, now)
         with files_dir(Path(dlt.current.pipeline().working_dir)) as out_dir, shared_pause(config, out_dir) as run_config:
-            with AntBotClient(run_config) as client, ThreadPoolExecutor(knobs.concurrency) as pool:
+            with AntBotClient(run_config) as plain, ThreadPoolExecutor(knobs.concurrency) as pool:
+                client = plain.counted(tally.stats)
+
+                def count(windows: list[Window]) -> list[int]:
+                    return list(pool.map(lambda w: count_rows(client, CDR_PATH, w), windows))
+
+                # a state that never loaded anything (a first load, or one refreshed: dlt drops the
+                # tables only when it loads) says nothing the destination holds may be trusted
+                compare = Comparison(count, held_counts, now) if live and state.get("loaded_until") else None
                 plan = plan_run(
-                    state, start_date=start_date, lookback=lookback, now=datetime.now(UTC),
-                    count=lambda windows: list(pool.map(lambda w: count_rows(client, CDR_PATH, w), windows)),
+                    state, start_date=start_date, lookback=run_lookback, now=now, count=count,
                     window_rows=knobs.window_rows, run_rows=knobs.run_rows, since=since, until=until,
-                    parallel=knobs.concurrency,
+                    parallel=knobs.concurrency, compare=compare,
                 )
+                found = Verification()
+                if compare is not None and cursor is not None and plan.resume_from is None and plan.start:
+                    found = verify(state, compare, begin=plan.start, start_date=start_date, verify_days=verify_days)
+                    plan = dataclasses.replace(plan, windows=found.heal + plan.windows)
+            late = LateRows(cursor, plan.start, held_ids([w for w in plan.windows if cursor and w.start < cursor]))
             hints = dlt.mark.make_hints(write_disposition="append") if append_is_safe(state, plan) else None
             newest: int | None = None
-            for part in read_windows(run_config, plan, knobs, out_dir):
+            for part in read_windows(run_config, plan, knobs, out_dir, tally.stats):
                 if part.newest is not None and (newest is None or part.newest > newest):
                     newest = part.newest
                 table = pa.ipc.open_file(pa.memory_map(part.path)).read_all()
                 os.remove(part.path)  # the mapping keeps the data until the table is gone
+                late.observe(table)
                 yield dlt.mark.with_hints(table, hints) if hints else table
         record_run(state, plan, None if newest is None else from_micros(newest))
+        if live:
+            conclude(tally, state, late, now=now, lookback=run_lookback, auto=lookback is None,
+                     cursor_before=cursor, surplus=found.surplus)
 
     return cdr
 
@@ -156,8 +190,10 @@ def cdr_backlog_pending(pipeline: dlt.Pipeline) -> bool:
     return False
 
 
-def read_windows(config: ClientConfig, plan: RunPlan, knobs: CdrTuning, out_dir: str) -> Iterator[CdrFile]:
-    """The CDRs of every window of `plan` as Arrow files in `out_dir` of about `file_rows` rows, each row once.
+def read_windows(config: ClientConfig, plan: RunPlan, knobs: CdrTuning, out_dir: str,
+                 stats: RequestStats | None = None) -> Iterator[CdrFile]:
+    """The CDRs of every window of `plan` as Arrow files in `out_dir` of about `file_rows` rows, each row once;
+    what the walks cost is added to `stats`.
 
     Each walker walks `threads` windows side by side (the concurrency shared out between walkers)
     and is kept one window deeper, so that it never waits for its next one.
@@ -183,6 +219,8 @@ def read_windows(config: ClientConfig, plan: RunPlan, knobs: CdrTuning, out_dir:
                 if isinstance(item, BaseException):
                     raise item
                 if isinstance(item, WindowDone):
+                    if stats is not None:
+                        stats.merge(item.stats)
                     busy[conn] -= 1
                     if todo:
                         conn.send(todo.popleft())

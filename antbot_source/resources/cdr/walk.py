@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from antbot_source.api.client import AntBotClient, ClientConfig
+from antbot_source.api.stats import RequestStats
 from antbot_source.resources.cdr.pages import in_window, page_count, parse_page
 from antbot_source.resources.cdr.windows import Window
 
@@ -48,9 +49,10 @@ class CdrFile:
 
 @dataclass(frozen=True)
 class WindowDone:
-    """Sent after the last file of a window."""
+    """Sent after the last file of a window, with what its walk cost (RequestStats.snapshot())."""
 
     window: Window
+    stats: dict[str, float]
 
 
 def count_rows(client: AntBotClient, path: str, window: Window) -> int:
@@ -64,6 +66,7 @@ def walk_window(
 ) -> None:
     """Emit every row of `window` (from the CDR list at `path`) once: follow `next`, then walk again
     while the server's count at the end of the walk is above the rows seen (at most `max_rewalks` times).
+    Rows seen twice and walks again are counted in `client.stats`.
 
     Rows move between pages when rows are inserted during the walk (the order is undefined, often
     newest first): a row seen twice is dropped, and a skipped row shows up as a count above the
@@ -71,10 +74,15 @@ def walk_window(
     """
     params = {**window.query(), "page_size": str(client.config.page_size)}
     seen: set[int] = set()
-    for _ in range(1 + max_rewalks):
+    for walk in range(1 + max_rewalks):
+        if walk:
+            client.stats.add("rewalks")
         counted: int | None = None
         for page in client.walk(path, params, parse_page):
-            kept = in_window(_unseen(page.table, seen), window.start, window.end)
+            fresh = _unseen(page.table, seen)
+            if fresh.num_rows < page.table.num_rows:
+                client.stats.add("rows_seen_twice", page.table.num_rows - fresh.num_rows)
+            kept = in_window(fresh, window.start, window.end)
             if kept.num_rows:
                 emit(kept)
             counted = page.count
@@ -149,16 +157,17 @@ def serve(fd: int) -> None:
             conn.send(item)
 
     def walk_one(client: AntBotClient, orders: WalkerOrders, window: Window) -> None:
+        stats = RequestStats()
         try:
             files = FileWriter(orders.out_dir, orders.file_rows, send)
-            walk_window(client, orders.path, window, orders.max_rewalks, files.add)
+            walk_window(client.counted(stats), orders.path, window, orders.max_rewalks, files.add)
             files.flush()
         except (EOFError, BrokenPipeError, ConnectionResetError):
             return  # the parent is gone
         except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises it
             send(exc)
             return
-        send(WindowDone(window))
+        send(WindowDone(window, stats.snapshot()))
 
     try:
         orders: WalkerOrders = conn.recv()

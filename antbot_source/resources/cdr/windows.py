@@ -12,11 +12,11 @@ The resource state of `cdr` (dlt resource state, committed with each load) holds
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
-from typing import Any
+from typing import Any, Protocol
 
 # Sent around each window so that a server reading from_date/to_date as open or closed bounds, or
 # truncating sub-second precision, still returns every row; rows outside the window are dropped locally.
@@ -52,6 +52,15 @@ class RunPlan:
     resume_from: datetime | None
     backfill_key: str | None
     now: datetime
+    start: datetime | None = None  # where the range this run compares and reads begins
+
+
+class Compare(Protocol):
+    """The destination's counts, and which counted windows lost rows there (verify.Comparison)."""
+
+    held: Callable[[Sequence[Window]], list[int]]
+
+    def changed(self, counted: Sequence[tuple[Window, int]]) -> list[Window]: ...
 
 
 def iso(moment: datetime) -> str:
@@ -69,10 +78,11 @@ Counter = Callable[[list[Window]], list[int]]
 
 
 def _split(begin: datetime, stop: datetime, open_end: bool, count: Counter, window_rows: int, run_rows: int,
-           parallel: int = 1):
+           parallel: int = 1, rows: int | None = None):
     """Consecutive windows from `begin` covering up to `stop` (the last one open when `open_end`), each
     holding at most about `window_rows` rows by the server's count, until about `run_rows` rows are
-    planned; plus where the rest starts (None: nothing left). With `parallel` walks side by side,
+    planned (`rows`: the range's count when already known), with the count of each; plus where the rest
+    starts (None: nothing left). With `parallel` walks side by side,
     windows are made small enough that there are two for each (MIN_WINDOW_ROWS at least).
 
     A span holding too many rows is cut into as many equal parts as its count asks for, and
@@ -83,20 +93,22 @@ def _split(begin: datetime, stop: datetime, open_end: bool, count: Counter, wind
     def window(start: datetime, end: datetime) -> Window:
         return Window(start, None if (open_end and end >= stop) else end)
 
-    todo: list[tuple[datetime, datetime, int | None]] = [(begin, stop, None)]
+    todo: list[tuple[datetime, datetime, int | None]] = [(begin, stop, rows)]
     limit = window_rows  # rows a window may hold
-    windows: list[Window] = []
+    windows: list[tuple[Window, int]] = []
     planned = 0
+    first = True
     while todo and (planned < run_rows or not windows):
         start, end, rows = todo.pop(0)
         if rows is None:
             rows = count([window(start, end)])[0]
-            if parallel > 1:  # the first count is of the whole range: size the windows for the walkers
-                target = min(window_rows, max(MIN_WINDOW_ROWS, -(-min(rows, run_rows) // (2 * parallel))))
-                # windows for concurrency need not be even: half as big again saves a round of counts
-                window_rows, limit = target, min(window_rows, target * 3 // 2)
+        if first and parallel > 1:  # the first count is of the whole range: size the windows for the walkers
+            target = min(window_rows, max(MIN_WINDOW_ROWS, -(-min(rows, run_rows) // (2 * parallel))))
+            # windows for concurrency need not be even: half as big again saves a round of counts
+            window_rows, limit = target, min(window_rows, target * 3 // 2)
+        first = False
         if rows <= limit or end - start <= MIN_SPAN:
-            windows.append(window(start, end))
+            windows.append((window(start, end), rows))
             planned += rows
             continue
         parts = min(-(-rows // window_rows), MAX_PARTS)
@@ -130,6 +142,7 @@ def plan_run(
     since: datetime | None = None,
     until: datetime | None = None,
     parallel: int = 1,
+    compare: Compare | None = None,
 ) -> RunPlan:
     """The windows this run reads.
 
@@ -138,6 +151,8 @@ def plan_run(
     [since, until) (`since` defaults to `start_date`, an absent `until` means up to the live edge),
     continuing where an earlier run of the same range stopped; the live cursor is not read.
     `count` gives the server's row count of a window; windows and runs are sized by it (`_split`).
+    With `compare` (live runs), the range is counted whole first and only windows that lost rows at
+    the destination are read: nothing when the count says nothing changed.
     """
     for moment in (start_date, since, until):
         if moment is not None and moment.tzinfo is None:
@@ -154,8 +169,14 @@ def plan_run(
         begin = _parse(state.get("backfills", {}).get(key)) or since
         if until is not None and begin >= until:
             return RunPlan((), None, key, now)
-    windows, resume_from = _split(begin, until or now, until is None, count, window_rows, run_rows, parallel)
-    return RunPlan(windows, resume_from, key, now)
+    rows = None
+    if compare is not None and key is None:
+        rows = count([Window(begin, None)])[0]
+        if rows <= compare.held([Window(begin, None)])[0]:
+            return RunPlan((), None, key, now, begin)
+    counted, resume_from = _split(begin, until or now, until is None, count, window_rows, run_rows, parallel, rows)
+    windows = compare.changed(counted) if compare is not None and key is None else [w for w, _ in counted]
+    return RunPlan(tuple(windows), resume_from, key, now, begin)
 
 
 def append_is_safe(state: dict[str, Any], plan: RunPlan) -> bool:

@@ -1,0 +1,5 @@
+"""Load health: what each run of each table cost and found, kept in the dataset's `load_health` table.
+
+`tally`: the counters resources fill while a run reads; `lateness`: how late CDRs arrive and the
+automatic look-back; `record`: the rows written after every run; `show`: `antbot health` and the report.
+"""

@@ -1,0 +1,40 @@
+"""Reading `load_health` back: the last runs per table, for `antbot health`, the report and the notebook."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dlt
+from dlt.destinations.exceptions import DatabaseUndefinedRelation
+
+from antbot_source.errors import ConfigError
+from antbot_source.health.record import TABLE
+
+RECENT_RUNS = 5
+
+# the rows of the `runs` most recent runs, oldest first; {t} the qualified table
+_RECENT = """
+SELECT * FROM {t} WHERE load_id IN (
+    SELECT load_id FROM {t} GROUP BY load_id ORDER BY MAX(started_at) DESC, load_id DESC LIMIT {runs})
+ORDER BY started_at, load_id, table_name
+"""
+
+
+def recent_health(pipeline: dlt.Pipeline, runs: int = RECENT_RUNS) -> list[dict[str, Any]]:
+    """The `load_health` rows of the last `runs` runs, oldest first; ConfigError before any load wrote it."""
+    with pipeline.sql_client() as client:
+        try:
+            with client.execute_query(_RECENT.format(t=client.make_qualified_table_name(TABLE), runs=int(runs))) as cur:
+                names = [d[0] for d in cur.description]
+                return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+        except DatabaseUndefinedRelation:
+            raise ConfigError(f"dataset {pipeline.dataset_name} has no {TABLE} table: run `antbot load` first") from None
+
+
+def last_run_warnings(rows: list[dict[str, Any]]) -> list[str]:
+    """`table: warning` for every warning of the last run among `rows` (recent_health's order)."""
+    if not rows:
+        return []
+    last = rows[-1]["load_id"]
+    return [f"{row['table_name']}: {line}" for row in rows if row["load_id"] == last
+            for line in (row["warnings"] or "").splitlines()]
