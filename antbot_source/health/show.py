@@ -32,9 +32,7 @@ def recent_health(pipeline: dlt.Pipeline, runs: int = RECENT_RUNS) -> list[dict[
 
 
 def last_run_warnings(rows: list[dict[str, Any]]) -> list[str]:
-    """`table: warning` for every warning of the last run among `rows` (recent_health's order)."""
-    if not rows:
-        return []
-    last = rows[-1]["load_id"]
-    return [f"{row['table_name']}: {line}" for row in rows if row["load_id"] == last
-            for line in (row["warnings"] or "").splitlines()]
+    """`table: warning` for every warning of each table's last run among `rows` (recent_health's order):
+    one `antbot load` is several runs (the CDR backlog, subscribers after the CDRs), each reading some tables."""
+    last = {row["table_name"]: row for row in rows}
+    return [f"{row['table_name']}: {line}" for row in last.values() for line in (row["warnings"] or "").splitlines()]

@@ -39,7 +39,7 @@ def starts(sb: Any) -> dict[int, datetime]:
 
 
 def last_cdr_health(pipeline: dlt.Pipeline) -> dict[str, Any]:
-    return next(row for row in recent_health(pipeline, 1) if row["table_name"] == "cdr")
+    return [row for row in recent_health(pipeline) if row["table_name"] == "cdr"][-1]
 
 
 def sent(sb: Any) -> int:

@@ -18,7 +18,8 @@ def test_postgres_load_equals_duckdb_load(sandbox, postgres_schema):
     )
     truth = sandbox.truth("demo")
     assert loader_file_format(on_postgres) == "parquet", "Arrow tables go to PostgreSQL as parquet, by ADBC"
-    jobs = summary.load_infos[-1].load_packages[0].jobs["completed_jobs"]
+    jobs = [job for info in summary.load_infos for package in info.load_packages
+            for job in package.jobs["completed_jobs"]]
     formats = {job.job_file_info.file_format for job in jobs if job.job_file_info.table_name == "contacts"}
     assert "parquet" in formats and not formats & {"csv", "insert_values"}, formats  # (the merge is a sql job)
     assert_equals_truth(on_postgres, truth)

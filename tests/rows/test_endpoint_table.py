@@ -18,7 +18,7 @@ from antbot_source.settings import ENDPOINTS, TABLE_NAMES, endpoint
 README = ROOT / "README.md"
 MERGE = {"disposition": "merge", "strategy": "delete-insert"}
 # how README's "how it is read" column starts, per read mode of the endpoint table
-READ_MODES = {"cdr": "incremental on `starting_date`", "per_campaign": "per campaign", "full": "full"}
+READ_MODES = {"cdr": "windows on `starting_date`", "per_campaign": "probed; counted per status", "full": "probed"}
 
 
 def readme_tables() -> list[dict[str, str]]:
@@ -63,6 +63,7 @@ def test_endpoints_keys_and_read_modes_are_the_documented_ones(documented):
         ep = endpoint(unquoted(row["table"]))
         assert (ep.path, ep.primary_key) == (unquoted(row["endpoint"]), row["key"]), ep.table
         assert row["how it is read"].startswith(READ_MODES[ep.read]), (ep.table, ep.read, row["how it is read"])
+        assert all(row[f"{what} arrive"] for what in ("new rows", "changes", "deletes")), ep.table
     assert len({ep.path for ep in ENDPOINTS}) == len(ENDPOINTS), "each endpoint feeds one table"
     assert [ep.table for ep in ENDPOINTS if ep.read != "full"] == ["cdr", "subscribers"]
 
