@@ -5,9 +5,8 @@ is loaded once at its default page size, then serves pages of 25 rows and ignore
 these runs follow, each checked against the sandbox's truth (every table's ids, subscribers'
 statuses):
 - nothing new;
-- a churn: 300 new CDRs (campaign calls where a campaign is inside its daily window at this hour,
-  else OTP calls), 100 subscriber moves without a call, 50 campaign calls, 20 new contacts, 10 edits,
-  5 deleted contacts; everything but the edits must be exact;
+- a churn: 300 new CDRs (50 campaign calls, 250 OTP calls, whatever the hour), 100 subscriber moves
+  without a call, 20 new contacts, 10 edits, 5 deleted contacts; everything but the edits must be exact;
 - nothing new again (the look-back now holds the churn's CDRs);
 - a reconcile (`--reconcile`): every table read in full, what every run cost before probes.
 
@@ -32,7 +31,7 @@ from support import assert_equals_truth
 from antbot_source.pipeline import build_pipeline, run_load
 from antbot_source.sandbox import run_sandbox
 
-CHURN = {"new_cdrs": 300, "subscriber_changes": 100, "campaign_calls": 50, "new_contacts": 20,
+CHURN = {"otp_cdrs": 250, "campaign_calls": 50, "subscriber_changes": 100, "new_contacts": 20,
          "edited_contacts": 10, "deleted_contacts": 5}
 PAGE_ROWS = 25
 

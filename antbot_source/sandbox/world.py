@@ -287,9 +287,10 @@ class World:
         newest = int(key[-1]) if len(key) else now_us()
         return max(newest, acc.newest_served)
 
-    def add_cdrs(self, account: str, times: np.ndarray, any_hour: bool = False) -> dict[str, list[int]]:
+    def add_cdrs(self, account: str, times: np.ndarray, calls: str = "in_window") -> dict[str, list[int]]:
         """New CDRs at these starting dates: campaign calls when a started campaign is inside its daily
-        window (`any_hour`: whatever the hour), their subscribers changing status to agree, else OTP calls."""
+        window (`calls="any_hour"`: whatever the hour; "none": never), their subscribers changing status
+        to agree, else OTP calls."""
         acc = self.accounts[account]
         t = acc.tables
         rng = self.rng
@@ -300,7 +301,7 @@ class World:
                                                   "cause", "billsec", "duration", "amd_status", "otp")}
         changed: list[int] = []
         for ts in times.tolist():
-            ci, sp = self._pick_subscriber(camps, subs, ts, any_hour)
+            ci, sp = (None, None) if calls == "none" else self._pick_subscriber(camps, subs, ts, calls == "any_hour")
             answered = rng.random() < 0.5
             cause = F.ANSWER if answered else 1 + int(rng.choice(12, p=F.NOANSWER_WEIGHTS / F.NOANSWER_WEIGHTS.sum()))
             billsec = int(np.clip(rng.lognormal(np.log(45), 1.0), 1, 1800)) if answered else 0
@@ -373,10 +374,10 @@ class World:
 
     def advance(self, account: str, new_cdrs: int = 0, late_cdrs: int = 0, subscriber_changes: int = 0,
                 new_contacts: int = 0, edited_contacts: int = 0, deleted_contacts: int = 0,
-                campaign_calls: int = 0, late_by_s: list[float] | None = None) -> dict[str, Any]:
+                campaign_calls: int = 0, otp_cdrs: int = 0, late_by_s: list[float] | None = None) -> dict[str, Any]:
         """Time passes: new and late CDRs, subscriber status changes, contact creates, edits and deletes.
-        `campaign_calls`: new CDRs that are calls of started campaigns whatever the hour (new_cdrs are
-        campaign calls only inside a campaign's daily window, as at AntBot). `late_by_s`: CDRs written now
+        `campaign_calls`: new CDRs that are calls of started campaigns whatever the hour, `otp_cdrs` new
+        CDRs that are not (new_cdrs are campaign calls only inside a campaign's daily window, as at AntBot). `late_by_s`: CDRs written now
         whose starting_date lies these many seconds behind the newest (ids in the same order as `late_by_ids`)."""
         acc = self.accounts[account]
         rng, now = self.rng, now_us()
@@ -385,10 +386,10 @@ class World:
         new_t = max(now, newest + 1000) + np.sort(rng.integers(0, 60 * US, new_cdrs))
         late_t = newest - rng.integers(5 * 60 * US, 60 * 60 * US, late_cdrs)
         new = self.add_cdrs(account, new_t) if new_cdrs else {"cdr_ids": [], "subscriber_ids": []}
-        if campaign_calls:
-            calls = self.add_cdrs(account, max(now, newest + 1000) + np.sort(rng.integers(0, 60 * US, campaign_calls)),
-                                  any_hour=True)
-            new = {k: new[k] + calls[k] for k in new}
+        for n, kind in ((campaign_calls, "any_hour"), (otp_cdrs, "none")):
+            if n:
+                more = self.add_cdrs(account, max(now, newest + 1000) + np.sort(rng.integers(0, 60 * US, n)), kind)
+                new = {k: new[k] + more[k] for k in new}
         late = self.add_cdrs(account, late_t) if late_cdrs else {"cdr_ids": [], "subscriber_ids": []}
         out["new_cdr_ids"], out["late_cdr_ids"] = new["cdr_ids"], late["cdr_ids"]
         deep = [self.add_cdrs(account, np.array([newest - round(s * US)])) for s in late_by_s or ()]
