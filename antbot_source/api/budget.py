@@ -1,19 +1,22 @@
 """One request budget per account: every request of a run, in every thread and walker process, waits
 for it.
 
-AntBot throttles each user (Django REST Framework: N requests per period, then 429 with
-`Retry-After`), and the dialer's operators spend the same budget. So:
+AntBot throttles each user (Django REST Framework: N requests per S seconds, a sliding window, then
+429 with `Retry-After`), and the dialer's operators spend the same budget. So a run keeps one
+`Ledger` per account: its threads share it in memory, its walker processes map it from a file
+(`RequestBudget.shared`), and every request takes its turn from it:
 
-- a pause is kept in a small mapped file that the run's walker processes share (`pause_path`),
-  and threads of a process share it;
-- the first 429 pauses everyone until its `Retry-After`, and the throttle's rate is learned from
-  it: what the server granted since the first request (its N) over that time plus `Retry-After`
-  (its period S). From then on the process paces itself at that rate (a moving-window limiter of
-  the `limits` library); each later 429 lowers the pace by a tenth and only its own request waits,
-  and every PROBE_EVERY_S without one raises it by 5 %, so the pace follows what the server grants
-  and 429s stay rare;
-- `max_requests_per_second` (SOURCES__ANTBOT__MAX_REQUESTS_PER_SECOND) caps the rate for accounts
-  that must leave headroom to the dialer's users, split evenly between the processes of a run.
+- the first 429 pauses everyone until its `Retry-After`, and the throttle's rate is learned from it:
+  what the server granted in the last LEARN_WINDOW_S (its N, if we are its only user) over that
+  span plus `Retry-After` (its S; the header is rounded up to whole seconds, so half a second less);
+- from then on requests are spaced at that rate by pyrate-limiter's GCRA, whose one number of state
+  (the theoretical arrival time) lives in the ledger, so threads and processes take turns instead
+  of each pacing itself at a guessed share;
+- each later 429 lowers the rate by a tenth (at most once a second) and only its own request waits;
+  every PROBE_EVERY_S without one raises it by 5 %, so the pace follows what the server grants (it
+  falls when the dialer's operators spend more) and 429s stay rare;
+- `max_requests_per_second` (SOURCES__ANTBOT__MAX_REQUESTS_PER_SECOND) caps the run's rate from its
+  first request, for accounts that must leave headroom to the dialer's users.
 """
 
 from __future__ import annotations
@@ -22,109 +25,226 @@ import mmap
 import struct
 import threading
 import time
-from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from typing import NamedTuple
 
-from limits import RateLimitItemPerSecond
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
+from filelock import FileLock
+from pyrate_limiter import GCRA, Rate
+from pyrate_limiter.abstracts.algorithm import Decision, StateAlgorithm
+from pyrate_limiter.abstracts.store import StateStore
 
-LEARN_WINDOW_S = 60.0
+LEARN_WINDOW_S = 60
 PROBE_EVERY_S = 2.0
-_CELL = struct.Struct("d")  # the shared pause: the epoch second until which nobody sends
+# the pace climbs at each probe, by 1 % at the first after a 429 and twice as much at each next one
+# (10 % at most), and falls by a tenth at a 429: near the throttle's rate it climbs back slowly (a 429
+# costs the requests in flight with it), far below it (the dialer's users stopped) it climbs fast
+FIRST_GAIN, MAX_GAIN = 0.01, 0.10
+BACK_OFF = 0.9
+# after a pause one request goes alone, and the rest wait for its answer this long at most
+TRIAL_TIMEOUT_S = 5.0
+TRIAL_POLL_S = 0.01
+# once it was granted the pace climbs from a tenth of the rate to all of it over this long: a sliding
+# window frees its slots as unevenly as they were spent, and a 429 meanwhile pauses everyone again
+RAMP_S = 1.0
+_HEAD = struct.Struct("=dddddddq")  # a Head
+# then, for each second of the last LEARN_WINDOW_S: (epoch second, requests granted in it)
+_SECOND = struct.Struct("=qq")
+_SIZE = _HEAD.size + _SECOND.size * LEARN_WINDOW_S
 
 
-class SharedPause:
-    """An 8-byte file mapped by every process of a run: 'nobody sends before this moment' (epoch s).
+class Head(NamedTuple):
+    """The ledger's first numbers (times in epoch seconds)."""
 
-    A file in the run's directory rather than `multiprocessing.shared_memory`, whose resource tracker
-    would unlink the segment when the first walker exits (Python 3.11)."""
+    pause: float  # nobody sends before this
+    rate: float  # requests a second learned from the throttle (0: no 429 yet)
+    last_429: float
+    last_probe: float  # the last time the rate was raised
+    first_grant: float  # the first request the server granted
+    trial: float  # after a pause: -1 until one request goes alone, then when it went, 0 once it was granted
+    resumed: float  # when the last one that went alone was granted
+    tat: int  # GCRA's theoretical arrival time (epoch microseconds)
 
-    def __init__(self, path: str | Path, *, create: bool = False):
-        self.path = str(path)
-        if create:
-            Path(self.path).write_bytes(_CELL.pack(0.0))
-        with open(self.path, "r+b") as handle:
-            self._map = mmap.mmap(handle.fileno(), _CELL.size)
 
-    def until(self) -> float:
-        return _CELL.unpack_from(self._map, 0)[0]
+class Ledger(StateStore):
+    """The budget's numbers, in anonymous memory (one process) or a file its walker processes map.
 
-    def extend(self, moment: float) -> None:
-        if moment > self.until():  # a race only ever loses the shorter of two pauses
-            _CELL.pack_into(self._map, 0, moment)
+    Also the GCRA state store: `check` reads, steps and writes the arrival time under the ledger's
+    locks (a thread lock, and between processes an flock on `<path>.lock`)."""
+
+    def __init__(self, path: str | None = None):
+        self.path = path
+        self._thread_lock = threading.Lock()
+        if path is None:
+            self._map = mmap.mmap(-1, _SIZE)
+            self._file_lock: FileLock | None = None
+        else:
+            with open(path, "r+b") as handle:
+                self._map = mmap.mmap(handle.fileno(), _SIZE)
+            self._file_lock = FileLock(path + ".lock", thread_local=False)  # threads queue on the thread lock
+
+    @classmethod
+    def create(cls, path: str | Path, copy_of: Ledger) -> Ledger:
+        """A file ledger at `path` holding what `copy_of` holds now."""
+        Path(path).write_bytes(bytes(copy_of._map[:]))
+        return cls(str(path))
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        with self._thread_lock, self._file_lock or nullcontext():
+            yield
+
+    def head(self) -> Head:
+        return Head(*_HEAD.unpack_from(self._map, 0))
+
+    def set_head(self, head: Head) -> None:
+        _HEAD.pack_into(self._map, 0, *head)
+
+    def grant(self, now: float) -> None:
+        """Count one granted request in the second it was answered. Not under the file lock: that
+        would cost every request an flock, and a count two processes lose only lowers a learned rate."""
+        second = int(now)
+        offset = _HEAD.size + _SECOND.size * (second % LEARN_WINDOW_S)
+        with self._thread_lock:
+            if not self.head().first_grant:
+                self.set_head(self.head()._replace(first_grant=now))
+            stamp, count = _SECOND.unpack_from(self._map, offset)
+            _SECOND.pack_into(self._map, offset, second, count + 1 if stamp == second else 1)
+        if self.head().trial > 0:  # the request that went alone after a pause (those before it have answered)
+            with self.locked():  # the window has room again: the others may go
+                if self.head().trial > 0:
+                    self.set_head(self.head()._replace(trial=0.0, resumed=now))
+
+    def learned_rate(self, first_grant: float, now: float, wait: float) -> float:
+        """The throttle's rate, its N / S, at its first 429 (`wait`: its Retry-After, rounded up to whole
+        seconds by the server, so the estimate errs low).
+
+        The server's window then holds N requests, the oldest of which leaves it in `wait`: had the
+        window begun at second k, it held what was granted since k and lasts now - k + wait. The window
+        began where that ratio is highest: a start before it adds a lull, or requests no longer
+        counted, to the span; a start after it leaves out requests the window still holds."""
+        seconds = [_SECOND.unpack_from(self._map, _HEAD.size + _SECOND.size * i) for i in range(LEARN_WINDOW_S)]
+        counts = dict(seconds)
+        granted, best = 0, 0.0
+        for second in range(int(now), max(int(first_grant), int(now) - LEARN_WINDOW_S + 1) - 1, -1):
+            granted += counts.get(second, 0)
+            best = max(best, granted / (now - second + wait))
+        return best
+
+    def replace_with(self, other: Ledger) -> None:
+        self._map[:] = other._map[:]
 
     def close(self) -> None:
         self._map.close()
 
+    # -- pyrate-limiter's StateStore: GCRA's one number of state, the theoretical arrival time ----
+    def check(self, algorithm: StateAlgorithm, rates: list[Rate], now: int, weight: int) -> Decision:
+        with self.locked():
+            head = self.head()
+            state, decision = algorithm.step(rates, (head.tat,), now, weight)
+            if decision.allowed:
+                self.set_head(head._replace(tat=int(state[0])))
+            return decision
+
+    def read(self, algorithm: StateAlgorithm, rates: list[Rate]) -> tuple[int]:
+        return (self.head().tat,)
+
+    def reset(self) -> None:
+        self.set_head(self.head()._replace(tat=0))
+
 
 class RequestBudget:
-    """What a process's requests to one account wait for: the shared pause and the learned or set rate."""
+    """What the requests of one account wait for: the ledger's pause and its learned or set rate."""
 
-    def __init__(self, max_per_second: float | None = None, processes: int = 1):
-        self._cap = max_per_second / max(processes, 1) if max_per_second else None
-        self._rate = self._cap
-        self.pause: SharedPause | None = None  # the run's shared pause, while a CDR read runs
-        self._local_pause = 0.0
-        self._granted: deque[float] = deque()
-        self._last_429 = 0.0
-        self._learned: float | None = None  # the pace learned from 429s (None: no 429 yet)
-        self._lock = threading.Lock()
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+    def __init__(self, max_per_second: float | None = None):
+        self._cap = max_per_second
+        self.ledger = Ledger()
+        self._gcra = GCRA()
         self.throttled = 0  # 429s seen by this process
 
-    def _paused_until(self) -> float:
-        return max(self._local_pause, pause.until() if (pause := self.pause) else 0.0)
+    @contextmanager
+    def shared(self, path: str | Path) -> Iterator[str]:
+        """Move the ledger to a file at `path` that walker processes map (`attach`) while this lasts;
+        yields the path to give them. Afterwards the ledger is this process's own again."""
+        mine = self.ledger
+        self.ledger = Ledger.create(path, mine)
+        try:
+            yield str(path)
+        finally:
+            with self.ledger.locked():
+                mine.replace_with(self.ledger)
+            self.ledger.close()
+            self.ledger = mine
+
+    def attach(self, path: str) -> None:
+        """Take turns from the ledger file of the run that started this (walker) process."""
+        if self.ledger.path != path:
+            self.ledger = Ledger(path)
+
+    def _rate(self, learned: float) -> float | None:
+        rates = [r for r in (learned or None, self._cap) if r]
+        return min(rates) if rates else None
 
     def wait(self) -> None:
         """Block until a request may be sent."""
-        while (delay := self._paused_until() - time.time()) > 0:
-            time.sleep(delay)
+        ledger = self.ledger
         while True:
-            with self._lock:
-                self._grow()
-                rate = self._rate
+            head, now = ledger.head(), time.time()
+            if head.pause > now:
+                time.sleep(head.pause - now)
+                continue
+            if head.trial:
+                if head.trial < 0 or now - head.trial > TRIAL_TIMEOUT_S:
+                    with ledger.locked():  # the first to come after the pause goes alone
+                        head = ledger.head()
+                        if head.trial < 0 or now - head.trial > TRIAL_TIMEOUT_S:
+                            ledger.set_head(head._replace(trial=now))
+                            return
+                else:  # a sliding window frees its slots as unevenly as they were spent: wait for its answer
+                    time.sleep(TRIAL_POLL_S)
+                continue
+            if head.rate and now - max(head.last_429, head.last_probe) > PROBE_EVERY_S:
+                with ledger.locked():  # no 429 for a while: ask for more
+                    head = ledger.head()
+                    if now - max(head.last_429, head.last_probe) > PROBE_EVERY_S:
+                        probes = min(int((now - head.last_429) / PROBE_EVERY_S), 8)
+                        gain = min(MAX_GAIN, FIRST_GAIN * 2 ** max(probes - 1, 0))
+                        head = head._replace(rate=head.rate * (1 + gain), last_probe=now)
+                        ledger.set_head(head)
+            rate = self._rate(head.rate)
             if rate is None:
                 return
-            item = RateLimitItemPerSecond(max(1, int(rate)))
-            if self._limiter.hit(item, "budget"):
+            if now - head.resumed < RAMP_S:
+                rate *= max(0.1, (now - head.resumed) / RAMP_S)
+            # no burst: after a pause or a lull the requests queued behind it go one by one at the rate
+            spacing = Rate(max(1, round(rate * 100)), 100_000, burst=1)
+            decision = ledger.check(self._gcra, [spacing], int(now * 1000), 1)
+            if decision.allowed:
                 return
-            reset = self._limiter.get_window_stats(item, "budget").reset_time
-            time.sleep(min(max(reset - time.time(), 0.005), 1.0))
+            time.sleep((decision.retry_after_ms or 1) / 1000)
 
     def answered(self, status: int, retry_after: float | None) -> None:
-        """Learn from an answer. The first 429 pauses everyone until its `Retry-After` (the run was
-        not pacing yet) and sets the pace at the throttle's rate as the answer reveals it; a later one
-        lowers the pace by a tenth (at most once a second), and only the refused request waits."""
+        """Learn from an answer. The first 429 of the run pauses everyone until its `Retry-After` and
+        sets the rate the throttle's answers reveal, as does a 429 to the request that went alone after
+        a pause; a later one lowers the rate by a tenth (at most once a second), and only the refused
+        request waits."""
         now = time.time()
-        pause = None
-        with self._lock:
-            if status != 429:
-                self._granted.append(now)
-                while self._granted and self._granted[0] < now - LEARN_WINDOW_S:
-                    self._granted.popleft()
+        ledger = self.ledger
+        if status != 429:
+            ledger.grant(now)
+            return
+        self.throttled += 1
+        wait = retry_after if retry_after is not None else 1.0
+        with ledger.locked():
+            head = ledger.head()
+            if not head.rate or head.trial > 0 or now - head.resumed < RAMP_S:  # the first, or the window is still full
+                rate = head.rate or ledger.learned_rate(head.first_grant or now, now, max(wait, 0.5))
+                pause = max(head.pause, now + wait)
+                # one request goes when the pause ends; the pacing starts when it is granted
+                head = head._replace(pause=pause, trial=-1.0, tat=max(head.tat, int(pause * 1_000_000)))
+            elif now - head.last_429 >= 1.0:
+                rate = head.rate * BACK_OFF
+            else:
                 return
-            self.throttled += 1
-            wait = retry_after if retry_after is not None else 1.0
-            if self._learned is None:
-                # a sliding window of N requests per S seconds refused us: what it granted since our
-                # first request (N, if we are its only user) over the time until it frees (S)
-                span = min(LEARN_WINDOW_S, now - self._granted[0]) if self._granted else LEARN_WINDOW_S
-                self._learned = len(self._granted) / (span + wait)
-                pause = now + wait
-                self._local_pause = max(self._local_pause, pause)
-            elif now - self._last_429 >= 1.0:
-                self._learned *= 0.9
-            self._learned = max(1.0, self._learned)
-            self._last_429 = now
-            self._rate = min(self._learned, self._cap) if self._cap else self._learned
-        if pause is not None and (shared := self.pause) is not None:
-            shared.extend(pause)
-
-    def _grow(self) -> None:
-        """Without a 429 for PROBE_EVERY_S, ask for 5 % more (never above the configured cap)."""
-        now = time.time()
-        if self._learned is not None and now - self._last_429 > PROBE_EVERY_S:
-            self._learned *= 1.05
-            self._rate = min(self._learned, self._cap) if self._cap else self._learned
-            self._last_429 = now
+            ledger.set_head(head._replace(rate=max(1.0, rate), last_429=now))

@@ -22,7 +22,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from antbot_source.api.budget import RequestBudget, SharedPause
+from antbot_source.api.budget import RequestBudget
 from antbot_source.api.pages import Linked, ListPage, describe, parse_json, raise_on_error_body
 from antbot_source.api.stats import RequestStats
 from antbot_source.errors import ApiError, AuthError, ConfigError, UnreachableError
@@ -53,10 +53,9 @@ class ClientConfig:
     timeout: float = 30.0
     max_attempts: int = 8
     # the account's request budget (api/budget.py): a cap in requests per second for the whole run,
-    # the processes that share it, and the pause file a run's walker processes share
+    # and the ledger file a run's walker processes share
     max_requests_per_second: float | None = None
-    budget_processes: int = 1
-    pause_path: str | None = None
+    budget_path: str | None = None
 
     def __post_init__(self) -> None:
         if not self.base_url.startswith(("http://", "https://")):
@@ -119,19 +118,19 @@ def _never_arrived(exc: BaseException) -> bool:
     return isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
 
 
-_BUDGETS: dict[tuple[str, str | None, float | None, int], RequestBudget] = {}
-_BUDGETS_LOCK = threading.Lock()
+_BUDGETS: dict[tuple[str, str | None, float | None], RequestBudget] = {}
+_ACCOUNTS_LOCK = threading.Lock()
 
 
 def budget_of(config: ClientConfig) -> RequestBudget:
     """The request budget of `config`'s account in this process, shared by all its clients and threads."""
-    key = (config.base_url, config.username, config.max_requests_per_second, config.budget_processes)
-    with _BUDGETS_LOCK:
+    key = (config.base_url, config.username, config.max_requests_per_second)
+    with _ACCOUNTS_LOCK:
         budget = _BUDGETS.get(key)
         if budget is None:
-            budget = _BUDGETS[key] = RequestBudget(config.max_requests_per_second, config.budget_processes)
-        if config.pause_path and budget.pause is None:  # a walker: the pause of the run that started it
-            budget.pause = SharedPause(config.pause_path)
+            budget = _BUDGETS[key] = RequestBudget(config.max_requests_per_second)
+        if config.budget_path:  # a walker: the ledger of the run that started it
+            budget.attach(config.budget_path)
         return budget
 
 
@@ -143,12 +142,30 @@ def _retry_cause(exc: BaseException | None) -> str:
 
 
 class _Tokens:
-    """The bearer token of a client and its views: the current one, and how often it was renewed."""
+    """The bearer token of an account in this process: the current one, and how often it was renewed."""
 
     def __init__(self, token: str | None):
         self.token = token
         self.generation = 0
         self.lock = threading.Lock()
+
+
+_TOKENS: dict[tuple[str, str, str | None, str | None], _Tokens] = {}
+
+
+def _tokens_of(config: ClientConfig) -> _Tokens:
+    """The token `config`'s clients share in this process: the probe's serves the run, and a renewal
+    by one client serves them all (a login is a request of the throttle's budget and a round trip)."""
+    key = (config.base_url, config.token_path, config.username, config.access_token)
+    with _ACCOUNTS_LOCK:
+        return _TOKENS.setdefault(key, _Tokens(config.access_token))
+
+
+def current_token(config: ClientConfig) -> str | None:
+    """The token `config`'s clients in this process hold now, if any (for walker processes to start with)."""
+    tokens = _tokens_of(config)
+    with tokens.lock:
+        return tokens.token
 
 
 class AntBotClient:
@@ -171,7 +188,7 @@ class AntBotClient:
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=32),
         )
         self._budget = budget_of(config)
-        self._tokens = _Tokens(config.access_token)
+        self._tokens = _tokens_of(config)
         self.stats = RequestStats()
 
     def counted(self, stats: RequestStats) -> AntBotClient:

@@ -107,7 +107,7 @@ def antbot(
     config = ClientConfig(
         base_url=base_url, username=username, password=password, access_token=access_token,
         token_path=token_path, page_size=page_size, timeout=timeout, max_attempts=max_attempts,
-        max_requests_per_second=max_requests_per_second or None, budget_processes=CdrTuning.workers + 1,
+        max_requests_per_second=max_requests_per_second or None,
     )
     if reconcile_hours <= 0:
         raise ConfigError(f"reconcile_hours must be more than 0: {reconcile_hours}")

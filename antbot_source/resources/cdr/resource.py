@@ -33,8 +33,7 @@ import pyarrow as pa
 from dlt.extract.resource import DltResource
 
 import antbot_source
-from antbot_source.api.budget import SharedPause
-from antbot_source.api.client import AntBotClient, ClientConfig, budget_of
+from antbot_source.api.client import AntBotClient, ClientConfig, budget_of, current_token
 from antbot_source.api.stats import RequestStats
 from antbot_source.health.lateness import LateRows, auto_lookback, conclude
 from antbot_source.health.tally import table_tally
@@ -118,7 +117,8 @@ def cdr_resource(
         live, now = since is None and until is None, datetime.now(UTC)
         cursor = datetime.fromisoformat(state["cursor"]) if live and state.get("cursor") else None
         run_lookback = lookback if lookback is not None else auto_lookback(state, now)
-        with files_dir(Path(dlt.current.pipeline().working_dir)) as out_dir, shared_pause(config, out_dir) as run_config:
+        with (files_dir(Path(dlt.current.pipeline().working_dir)) as out_dir,
+              shared_budget(config, out_dir) as run_config, Walkers(run_config, knobs, out_dir) as walkers):
             with AntBotClient(run_config) as plain, ThreadPoolExecutor(knobs.concurrency) as pool:
                 client = plain.counted(tally.stats)
 
@@ -128,6 +128,8 @@ def cdr_resource(
                 # a state that never loaded anything (a first load, or one refreshed: dlt drops the
                 # tables only when it loads) says nothing the destination holds may be trusted
                 compare = Comparison(count, held_counts, now) if live and state.get("loaded_until") else None
+                if compare is None:  # nothing to compare with: this run reads
+                    walkers.start()
                 plan = plan_run(
                     state, start_date=start_date, lookback=run_lookback, now=now, count=count,
                     window_rows=knobs.window_rows, run_rows=knobs.run_rows, since=since, until=until,
@@ -140,7 +142,7 @@ def cdr_resource(
             late = LateRows(cursor, plan.start, held_ids([w for w in plan.windows if cursor and w.start < cursor]))
             hints = dlt.mark.make_hints(write_disposition="append") if append_is_safe(state, plan) else None
             newest: int | None = None
-            for part in read_windows(run_config, plan, knobs, out_dir, tally.stats):
+            for part in walkers.read(plan, tally.stats):
                 if part.newest is not None and (newest is None or part.newest > newest):
                     newest = part.newest
                 table = pa.ipc.open_file(pa.memory_map(part.path)).read_all()
@@ -169,17 +171,12 @@ def files_dir(working_dir: Path) -> Iterator[str]:
 
 
 @contextmanager
-def shared_pause(config: ClientConfig, out_dir: str) -> Iterator[ClientConfig]:
-    """The run's shared pause (api/budget.py): a 429 anywhere pauses this process's readers of every
-    table and every walker; yields the config walkers get, which names it."""
-    pause = SharedPause(Path(out_dir) / "pause", create=True)
-    budget = budget_of(config)
-    budget.pause = pause
-    try:
-        yield dataclasses.replace(config, pause_path=pause.path)
-    finally:
-        budget.pause = None
-        pause.close()
+def shared_budget(config: ClientConfig, out_dir: str) -> Iterator[ClientConfig]:
+    """The account's request budget (api/budget.py) in a file the walkers map, so that this process's
+    readers of every table and every walker take turns from one ledger; yields the config walkers
+    get, which names it and hands them this process's token (a login each would cost a request)."""
+    with budget_of(config).shared(Path(out_dir) / "budget") as path:
+        yield dataclasses.replace(config, budget_path=path, access_token=current_token(config) or config.access_token)
 
 
 def cdr_backlog_pending(pipeline: dlt.Pipeline) -> bool:
@@ -192,24 +189,41 @@ def cdr_backlog_pending(pipeline: dlt.Pipeline) -> bool:
 
 def read_windows(config: ClientConfig, plan: RunPlan, knobs: CdrTuning, out_dir: str,
                  stats: RequestStats | None = None) -> Iterator[CdrFile]:
-    """The CDRs of every window of `plan` as Arrow files in `out_dir` of about `file_rows` rows, each row once;
-    what the walks cost is added to `stats`.
+    """The CDRs of every window of `plan` as Arrow files in `out_dir` of about `file_rows` rows, each row
+    once (by walkers of their own); what the walks cost is added to `stats`."""
+    with Walkers(config, knobs, out_dir) as walkers:
+        yield from walkers.read(plan, stats)
 
-    Each walker walks `threads` windows side by side (the concurrency shared out between walkers)
-    and is kept one window deeper, so that it never waits for its next one.
+
+class Walkers:
+    """The walker processes of a run, started when first needed or ahead (`start`), stopped on exit.
+
+    Each walks `threads` windows side by side (the concurrency shared out between walkers) and is
+    kept one window deeper, so that it never waits for its next one.
     """
-    if not plan.windows:
-        return
-    todo = deque(plan.windows)
-    workers = min(knobs.workers, len(todo), knobs.concurrency)
-    threads = -(-knobs.concurrency // workers)
-    orders = WalkerOrders(config, CDR_PATH, knobs.max_rewalks, out_dir, knobs.file_rows, threads)
-    with ExitStack() as stack:
-        busy: dict[Connection, int] = {}
-        for _ in range(workers):
-            conn = stack.enter_context(_Walker(orders)).conn
-            busy[conn] = 0
-            for _ in range(threads + 1):
+
+    def __init__(self, config: ClientConfig, knobs: CdrTuning, out_dir: str):
+        self.count = min(knobs.workers, knobs.concurrency)
+        self.threads = -(-knobs.concurrency // self.count)
+        self.orders = WalkerOrders(config, CDR_PATH, knobs.max_rewalks, out_dir, knobs.file_rows, self.threads)
+        self._stack = ExitStack()
+        self.conns: list[Connection] = []
+
+    def start(self, count: int | None = None) -> None:
+        """Start walkers up to `count` (all by default): a walker takes a second to boot, so a run sure to
+        read starts them before it plans its windows."""
+        while len(self.conns) < min(count or self.count, self.count):
+            self.conns.append(self._stack.enter_context(_Walker(self.orders)).conn)
+
+    def read(self, plan: RunPlan, stats: RequestStats | None = None) -> Iterator[CdrFile]:
+        """The files of every window of `plan`, as the walkers write them."""
+        if not plan.windows:
+            return
+        todo = deque(plan.walk_order())
+        self.start(len(todo))
+        busy = dict.fromkeys(self.conns, 0)
+        for conn in busy:
+            for _ in range(self.threads + 1):
                 if todo:
                     conn.send(todo.popleft())
                     busy[conn] += 1
@@ -227,6 +241,12 @@ def read_windows(config: ClientConfig, plan: RunPlan, knobs: CdrTuning, out_dir:
                         busy[conn] += 1
                 else:
                     yield item
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stack.__exit__(*exc_info)
 
 
 class _Walker:

@@ -12,8 +12,8 @@ The resource state of `cdr` (dlt resource state, committed with each load) holds
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import Any, Protocol
@@ -27,6 +27,12 @@ MAX_PARTS = 64
 # windows for concurrency are not cut below this many rows: each window costs a count request after
 # its walk, and a window of 1,000 rows is 10 pages of the smallest page size seen (100)
 MIN_WINDOW_ROWS = 1_000
+# windows per walk side by side: the walks then end close together, and few run alone at the end
+WINDOWS_PER_WALK = 4
+# a span cut twice (a part of a part of the range: days, where history spans years) is cut again without
+# counting, into pieces that hold at most this many times their even share of the window bound
+ESTIMATE_DEPTH = 2
+ESTIMATE_SLACK = 4
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,12 @@ class RunPlan:
     backfill_key: str | None
     now: datetime
     start: datetime | None = None  # where the range this run compares and reads begins
+    rows: Mapping[Window, int] = field(default_factory=dict)  # the rows planned in each window, as counted
+
+    def walk_order(self) -> list[Window]:
+        """The windows biggest first: the walks that take longest start first and those that end last
+        are short, so that requests stay in flight side by side until the run's end."""
+        return sorted(self.windows, key=lambda window: -self.rows.get(window, 0))
 
 
 class Compare(Protocol):
@@ -78,44 +90,52 @@ Counter = Callable[[list[Window]], list[int]]
 
 
 def _split(begin: datetime, stop: datetime, open_end: bool, count: Counter, window_rows: int, run_rows: int,
-           parallel: int = 1, rows: int | None = None):
+           parallel: int = 1, rows: int | None = None, estimate: bool = False):
     """Consecutive windows from `begin` covering up to `stop` (the last one open when `open_end`), each
     holding at most about `window_rows` rows by the server's count, until about `run_rows` rows are
     planned (`rows`: the range's count when already known), with the count of each; plus where the rest
     starts (None: nothing left). With `parallel` walks side by side,
-    windows are made small enough that there are two for each (MIN_WINDOW_ROWS at least).
+    windows are made small enough that there are WINDOWS_PER_WALK for each (MIN_WINDOW_ROWS at least).
 
     A span holding too many rows is cut into as many equal parts as its count asks for, and
     neighbouring parts are joined again while together they hold few enough: empty stretches of
-    history cost a count, not a window each.
+    history cost a count, not a window each. With `estimate` (windows that need no exact count: the
+    plan is not compared with the destination), a span cut ESTIMATE_DEPTH times that still holds too
+    many is cut again without counting, each piece taking an even share of its count: rows spread
+    evenly enough over so short a span, and each count saved is a request of the throttle's budget.
     """
 
     def window(start: datetime, end: datetime) -> Window:
         return Window(start, None if (open_end and end >= stop) else end)
 
-    todo: list[tuple[datetime, datetime, int | None]] = [(begin, stop, rows)]
+    todo: list[tuple[datetime, datetime, int | None, int]] = [(begin, stop, rows, 0)]  # and its depth of cuts
     limit = window_rows  # rows a window may hold
     windows: list[tuple[Window, int]] = []
     planned = 0
-    first = True
+    cap = window_rows
     while todo and (planned < run_rows or not windows):
-        start, end, rows = todo.pop(0)
+        start, end, rows, depth = todo.pop(0)
         if rows is None:
             rows = count([window(start, end)])[0]
-        if first and parallel > 1:  # the first count is of the whole range: size the windows for the walkers
-            target = min(window_rows, max(MIN_WINDOW_ROWS, -(-min(rows, run_rows) // (2 * parallel))))
+        if depth == 0 and parallel > 1:  # the first count is of the whole range: size the windows for the walkers
+            target = min(window_rows, max(MIN_WINDOW_ROWS, -(-min(rows, run_rows) // (WINDOWS_PER_WALK * parallel))))
             # windows for concurrency need not be even: half as big again saves a round of counts
             window_rows, limit = target, min(window_rows, target * 3 // 2)
-        first = False
         if rows <= limit or end - start <= MIN_SPAN:
             windows.append((window(start, end), rows))
             planned += rows
             continue
-        parts = min(-(-rows // window_rows), MAX_PARTS)
+        # the range's first cut into one round of counts: history is seldom even, and its parts that
+        # hold many rows are cut again by their own counts
+        parts = min(-(-rows // window_rows), MAX_PARTS if depth or parallel == 1 else parallel)
         step = (end - start) / parts
         cuts = [start + step * i for i in range(parts)] + [end]
         spans = list(pairwise(cuts))
-        todo[0:0] = _join(spans, count([window(a, b) for a, b in spans]), limit)
+        if estimate and depth >= ESTIMATE_DEPTH and rows * ESTIMATE_SLACK <= cap * parts:
+            todo[0:0] = [(a, b, rows // parts, depth + 1) for a, b in spans]
+        else:
+            counts = count([window(a, b) for a, b in spans])
+            todo[0:0] = [(a, b, n, depth + 1) for a, b, n in _join(spans, counts, limit)]
     return tuple(windows), (todo[0][0] if todo else None)
 
 
@@ -174,15 +194,17 @@ def plan_run(
         rows = count([Window(begin, None)])[0]
         if rows <= compare.held([Window(begin, None)])[0]:
             return RunPlan((), None, key, now, begin)
-    counted, resume_from = _split(begin, until or now, until is None, count, window_rows, run_rows, parallel, rows)
-    windows = compare.changed(counted) if compare is not None and key is None else [w for w, _ in counted]
-    return RunPlan(tuple(windows), resume_from, key, now, begin)
+    comparing = compare is not None and key is None
+    counted, resume_from = _split(begin, until or now, until is None, count, window_rows, run_rows, parallel, rows,
+                                  estimate=not comparing)
+    windows = compare.changed(counted) if comparing else [w for w, _ in counted]
+    return RunPlan(tuple(windows), resume_from, key, now, begin, dict(counted))
 
 
 def append_is_safe(state: dict[str, Any], plan: RunPlan) -> bool:
     """True when nothing this run reads can already be in the destination (first load of that range)."""
     loaded_until = _parse(state.get("loaded_until"))
-    return bool(plan.windows) and (loaded_until is None or plan.windows[0].start >= loaded_until)
+    return bool(plan.windows) and (loaded_until is None or min(w.start for w in plan.windows) >= loaded_until)
 
 
 def record_run(state: dict[str, Any], plan: RunPlan, newest: datetime | None) -> None:
@@ -203,7 +225,7 @@ def record_run(state: dict[str, Any], plan: RunPlan, newest: datetime | None) ->
         else:
             backfills[plan.backfill_key] = iso(plan.resume_from)
     if plan.windows:
-        last_end = plan.windows[-1].end or plan.now
+        last_end = max(w.end or plan.now for w in plan.windows)
         reached = max(m for m in (last_end, newest, _parse(state.get("loaded_until"))) if m is not None)
         state["loaded_until"] = iso(reached)
     state["pending"] = plan.resume_from is not None
