@@ -6,15 +6,20 @@ AntBot throttles each user (Django REST Framework: N requests per S seconds, a s
 `Ledger` per account: its threads share it in memory, its walker processes map it from a file
 (`RequestBudget.shared`), and every request takes its turn from it:
 
-- the first 429 pauses everyone until its `Retry-After`, and the throttle's rate is learned from it:
-  what the server granted in the last LEARN_WINDOW_S (its N, if we are its only user) over that
-  span plus `Retry-After` (its S; the header is rounded up to whole seconds, so half a second less);
-- from then on requests are spaced at that rate by pyrate-limiter's GCRA, whose one number of state
-  (the theoretical arrival time) lives in the ledger, so threads and processes take turns instead
-  of each pacing itself at a guessed share;
-- each later 429 lowers the rate by a tenth (at most once a second) and only its own request waits;
-  every PROBE_EVERY_S without one raises it by 5 %, so the pace follows what the server grants (it
-  falls when the dialer's operators spend more) and 429s stay rare;
+- until the first 429 nothing waits: a backfill fills the throttle's window as fast as its requests
+  in flight go;
+- the first 429 pauses everyone until its `Retry-After`, and the throttle's rate is learned from it
+  (`Ledger.learned_rate`: what the server granted over the span its window holds);
+- when a pause ends one request goes alone and the others wait for its answer, then the pace climbs
+  from a tenth of the rate to all of it over RAMP_S: a sliding window frees its slots as unevenly
+  as they were spent, and a 429 meanwhile pauses everyone again (no retry storm at a pause's end);
+- requests are spaced at the rate by pyrate-limiter's GCRA, whose one number of state (the
+  theoretical arrival time) lives in the ledger, so threads and processes take turns instead of
+  each pacing itself at a guessed share;
+- a later 429 lowers the rate by a tenth (at most once a second) and only its own request waits;
+  every PROBE_EVERY_S without one raises it, slowly just after a 429 and faster the longer none
+  comes, so the pace follows what the server grants (it falls when the dialer's operators spend
+  more, and climbs back when they stop) and 429s stay rare;
 - `max_requests_per_second` (SOURCES__ANTBOT__MAX_REQUESTS_PER_SECOND) caps the run's rate from its
   first request, for accounts that must leave headroom to the dialer's users.
 """
@@ -135,9 +140,6 @@ class Ledger(StateStore):
     def replace_with(self, other: Ledger) -> None:
         self._map[:] = other._map[:]
 
-    def close(self) -> None:
-        self._map.close()
-
     # -- pyrate-limiter's StateStore: GCRA's one number of state, the theoretical arrival time ----
     def check(self, algorithm: StateAlgorithm, rates: list[Rate], now: int, weight: int) -> Decision:
         with self.locked():
@@ -174,7 +176,7 @@ class RequestBudget:
         finally:
             with self.ledger.locked():
                 mine.replace_with(self.ledger)
-            self.ledger.close()
+            # not closed: the requests of other tables in flight may still hold it (the collector unmaps it)
             self.ledger = mine
 
     def attach(self, path: str) -> None:

@@ -161,11 +161,6 @@ def _tokens_of(config: ClientConfig) -> _Tokens:
         return _TOKENS.setdefault(key, _Tokens(config.access_token))
 
 
-def current_token(config: ClientConfig) -> str | None:
-    """The token `config`'s clients in this process hold now, if any (for walker processes to start with)."""
-    tokens = _tokens_of(config)
-    with tokens.lock:
-        return tokens.token
 
 
 class AntBotClient:
@@ -282,6 +277,11 @@ class AntBotClient:
             tokens.token = token
             tokens.generation += 1
             return token, tokens.generation
+
+    def token(self) -> str:
+        """The account's current token, fetched from `get-token/` if there is none yet (for walker
+        processes to start with: a login each would cost a request and a round trip)."""
+        return self._current_token()[0]
 
     def _current_token(self) -> tuple[str, int]:
         with self._tokens.lock:

@@ -16,7 +16,7 @@ REMOTE = Habits(latency_ms=40, fixed_page_size=100, throttle_requests=80, thrott
 
 def test_a_load_under_latency_throttle_inserts_late_rows_5xx_and_token_expiry_equals_truth(start_sandbox, tmp_path):
     sb = start_sandbox(seed=8, cdrs=4_000, habits=REMOTE.updated(
-        throttle_requests=40, live_inserts_per_page=2, late_cdrs_per_page=1, error_rate=0.03, token_uses=60))
+        throttle_requests=10, live_inserts_per_page=2, late_cdrs_per_page=1, error_rate=0.03, token_uses=60))
     before = sb.truth("demo")["cdr"]["ids"]
     pipeline = build_pipeline(duckdb_path=tmp_path / "remote.duckdb")
     load_account(sb, pipeline=pipeline, resources=["cdr", "contacts"], max_concurrency=8)
@@ -67,6 +67,7 @@ def test_under_the_throttle_429s_stay_rare(start_sandbox, tmp_path):
     sent = sum(stats["requests"].values())
     assert stats["throttled"] > 0, "the load reached the throttle"
     assert stats["throttled"] <= 0.05 * sent, f"{stats['throttled']} of {sent} requests were refused"
+    assert stats["requests"]["POST /rest-api/get-token/"] == 1, "the walkers start with the run's token"
     assert_equals_truth(pipeline, {"cdr": sb.truth("demo")["cdr"]})
 
 

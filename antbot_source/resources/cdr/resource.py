@@ -33,7 +33,7 @@ import pyarrow as pa
 from dlt.extract.resource import DltResource
 
 import antbot_source
-from antbot_source.api.client import AntBotClient, ClientConfig, budget_of, current_token
+from antbot_source.api.client import AntBotClient, ClientConfig, budget_of
 from antbot_source.api.stats import RequestStats
 from antbot_source.health.lateness import LateRows, auto_lookback, conclude
 from antbot_source.health.tally import table_tally
@@ -118,7 +118,7 @@ def cdr_resource(
         cursor = datetime.fromisoformat(state["cursor"]) if live and state.get("cursor") else None
         run_lookback = lookback if lookback is not None else auto_lookback(state, now)
         with (files_dir(Path(dlt.current.pipeline().working_dir)) as out_dir,
-              shared_budget(config, out_dir) as run_config, Walkers(run_config, knobs, out_dir) as walkers):
+              shared_budget(config, out_dir, tally.stats) as run_config, Walkers(run_config, knobs, out_dir) as walkers):
             with AntBotClient(run_config) as plain, ThreadPoolExecutor(knobs.concurrency) as pool:
                 client = plain.counted(tally.stats)
 
@@ -171,12 +171,14 @@ def files_dir(working_dir: Path) -> Iterator[str]:
 
 
 @contextmanager
-def shared_budget(config: ClientConfig, out_dir: str) -> Iterator[ClientConfig]:
+def shared_budget(config: ClientConfig, out_dir: str, stats: RequestStats) -> Iterator[ClientConfig]:
     """The account's request budget (api/budget.py) in a file the walkers map, so that this process's
     readers of every table and every walker take turns from one ledger; yields the config walkers
     get, which names it and hands them this process's token (a login each would cost a request)."""
     with budget_of(config).shared(Path(out_dir) / "budget") as path:
-        yield dataclasses.replace(config, budget_path=path, access_token=current_token(config) or config.access_token)
+        with AntBotClient(config) as client:
+            token = client.counted(stats).token()
+        yield dataclasses.replace(config, budget_path=path, access_token=token)
 
 
 def cdr_backlog_pending(pipeline: dlt.Pipeline) -> bool:
