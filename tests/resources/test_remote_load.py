@@ -60,7 +60,7 @@ def test_requests_in_flight_across_an_expired_token_renew_it_once(start_sandbox)
 
 
 def test_under_the_throttle_429s_stay_rare(start_sandbox, tmp_path):
-    sb = start_sandbox(seed=9, cdrs=12_000, habits=REMOTE)
+    sb = start_sandbox(seed=9, cdrs=30_000, habits=REMOTE)  # enough requests for a share: 8 go in flight at once
     pipeline = build_pipeline(duckdb_path=tmp_path / "throttled.duckdb")
     load_account(sb, pipeline=pipeline, resources=["cdr"], max_concurrency=8)
     stats = sb.stats()
