@@ -155,12 +155,12 @@ _TOKENS: dict[tuple[str, str, str | None, str | None], _Tokens] = {}
 
 def _tokens_of(config: ClientConfig) -> _Tokens:
     """The token `config`'s clients share in this process: the probe's serves the run, and a renewal
-    by one client serves them all (a login is a request of the throttle's budget and a round trip)."""
-    key = (config.base_url, config.token_path, config.username, config.access_token)
+    by one client serves them all (a login is a request of the throttle's budget and a round trip).
+    An account with a username is one account whatever token a config starts with (a walker's config
+    carries the run's); one known by its token alone is that token's."""
+    key = (config.base_url, config.token_path, config.username or None, None if config.username else config.access_token)
     with _ACCOUNTS_LOCK:
         return _TOKENS.setdefault(key, _Tokens(config.access_token))
-
-
 
 
 class AntBotClient:

@@ -59,7 +59,7 @@ class RunPlan:
     backfill_key: str | None
     now: datetime
     start: datetime | None = None  # where the range this run compares and reads begins
-    rows: Mapping[Window, int] = field(default_factory=dict)  # the rows planned in each window, as counted
+    rows: Mapping[Window, int] = field(default_factory=dict)  # the rows planned in each window, counted or estimated
 
     def walk_order(self) -> list[Window]:
         """The windows biggest first: the walks that take longest start first and those that end last
@@ -204,7 +204,7 @@ def plan_run(
 def append_is_safe(state: dict[str, Any], plan: RunPlan) -> bool:
     """True when nothing this run reads can already be in the destination (first load of that range)."""
     loaded_until = _parse(state.get("loaded_until"))
-    return bool(plan.windows) and (loaded_until is None or min(w.start for w in plan.windows) >= loaded_until)
+    return bool(plan.windows) and (loaded_until is None or plan.windows[0].start >= loaded_until)
 
 
 def record_run(state: dict[str, Any], plan: RunPlan, newest: datetime | None) -> None:
@@ -225,7 +225,7 @@ def record_run(state: dict[str, Any], plan: RunPlan, newest: datetime | None) ->
         else:
             backfills[plan.backfill_key] = iso(plan.resume_from)
     if plan.windows:
-        last_end = max(w.end or plan.now for w in plan.windows)
+        last_end = plan.windows[-1].end or plan.now
         reached = max(m for m in (last_end, newest, _parse(state.get("loaded_until"))) if m is not None)
         state["loaded_until"] = iso(reached)
     state["pending"] = plan.resume_from is not None
