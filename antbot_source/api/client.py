@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import logging
 import threading
 import time
@@ -153,12 +154,21 @@ class _Tokens:
 _TOKENS: dict[tuple[str, str, str | None, str | None], _Tokens] = {}
 
 
+def _credentials(config: ClientConfig) -> str | None:
+    """What identifies the credentials a token was obtained with: a digest of the password (so a token
+    is only ever reused with the password that obtained it), or the access token itself."""
+    if config.username:
+        return hashlib.sha256(f"{config.username}\0{config.password or ''}".encode()).hexdigest()
+    return config.access_token
+
+
 def _tokens_of(config: ClientConfig) -> _Tokens:
     """The token `config`'s clients share in this process: the probe's serves the run, and a renewal
     by one client serves them all (a login is a request of the throttle's budget and a round trip).
     An account with a username is one account whatever token a config starts with (a walker's config
-    carries the run's); one known by its token alone is that token's."""
-    key = (config.base_url, config.token_path, config.username or None, None if config.username else config.access_token)
+    carries the run's), and only with the password that obtained its token: a wrong password after a
+    good load in one process logs in again and is refused; one known by its token alone is that token's."""
+    key = (config.base_url, config.token_path, config.username or None, _credentials(config))
     with _ACCOUNTS_LOCK:
         return _TOKENS.setdefault(key, _Tokens(config.access_token))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import dlt
 from dlt.common.typing import TSecretStrValue
@@ -19,7 +19,7 @@ from antbot_source.api.client import ClientConfig, SharedClient
 from antbot_source.errors import ConfigError
 from antbot_source.health.lateness import parse_lookback
 from antbot_source.resources.cdr.resource import CdrTuning, cdr_resource
-from antbot_source.resources.cdr.verify import DEFAULT_VERIFY_DAYS
+from antbot_source.resources.cdr.verify import DEFAULT_VERIFY_DAYS, MAX_VERIFY_DAYS
 from antbot_source.resources.full import Reconcile, full_resource
 from antbot_source.resources.subscribers import subscribers_resource
 from antbot_source.rows.normalise import parse_timestamp
@@ -63,6 +63,18 @@ def to_utc(value: str | datetime | None, setting: str = "timestamp") -> datetime
         return parse_timestamp(value)
     except (TypeError, ValueError):
         raise ConfigError(f"{setting}: not an ISO-8601 date or timestamp: {value!r}") from None
+
+
+def check_history_settings(start_date: datetime, since: datetime | None, verify_days: int, now: datetime) -> None:
+    """Refuse the settings that would make a run read nothing while it moves its marks on: a start in
+    the future (a typo, a year off) would leave history that a corrected setting must then backfill."""
+    if start_date > now:
+        raise ConfigError(f"start_date {start_date.isoformat()} is in the future: CDR history would begin after "
+                          "every call (a year off?)")
+    if since is not None and since > now:
+        raise ConfigError(f"since: {since.isoformat()} is in the future")
+    if not 0 <= verify_days <= MAX_VERIFY_DAYS:
+        raise ConfigError(f"verify_days: between 0 and {MAX_VERIFY_DAYS}, not {verify_days}")
 
 
 @dlt.source(name="antbot", section="antbot", max_table_nesting=0)
@@ -114,11 +126,13 @@ def antbot(
     shared = SharedClient(config)
     full_reads = Reconcile(every=timedelta(hours=reconcile_hours), forced=reconcile)
     first = to_utc(start_date, "start_date") or to_utc(DEFAULT_START_DATE)
+    since_at, until_at = to_utc(since, "since"), to_utc(until, "until")
+    check_history_settings(first, since_at, verify_days, datetime.now(UTC))
     for ep in ENDPOINTS:
         if ep.read == "cdr":
             yield cdr_resource(
                 config, start_date=first, lookback=parse_lookback(lookback_hours), verify_days=verify_days,
-                since=to_utc(since, "since"), until=to_utc(until, "until"), window_rows=cdr_window_rows,
+                since=since_at, until=until_at, window_rows=cdr_window_rows,
                 run_rows=cdr_run_rows, concurrency=max_concurrency,
             )
         elif ep.read == "per_campaign":

@@ -122,7 +122,7 @@ def test_every_setting_in_the_readme_changes_what_the_source_does(start_sandbox,
     sb.reset_stats()
     by_token = _antbot("load", "--resources", "phonebooks", "--duckdb", "token.duckdb", env=env, cwd=tmp_path)
     check("ACCESS_TOKEN", by_token.returncode == 0 and _requests(sb, "get-token/") == 0, by_token.stderr)
-    late = datetime.now(UTC) + timedelta(days=3650)
+    late = max(datetime.fromisoformat(r["starting_date"]) for r in sb.rows("cdr")) + timedelta(seconds=1)
     later = _load(sb, tmp_path, "start", "--resources", "cdr", start_date=late.isoformat())
     check("START_DATE", later.returncode == 0 and _cdr_ids(tmp_path / "start.duckdb") == [], later.stderr)
     # a row written 20 days late: the second run reads it when the look-back or the verified days reach it

@@ -119,3 +119,69 @@ def test_filters_are_timezone_aware_and_widened():
     assert "to_date" not in Window(window.start, None).query()
     with pytest.raises(ValueError):
         plan({}, start_date=datetime(2026, 1, 1))
+
+
+# -- a start_date moved earlier than the history held ---------------------------------------------------
+
+def _read_all(state, **kwargs) -> list[Window]:
+    """Plan and record runs as a load does until nothing is pending; every window read, in order."""
+    read: list[Window] = []
+    while True:
+        p = plan(state, **kwargs)
+        read += p.windows
+        record_run(state, p, max((s for s in STAMPS if any(_holds(w, s) for w in p.windows)), default=None))
+        if not state["pending"]:
+            return read
+
+
+def _holds(window: Window, stamp: datetime) -> bool:
+    return window.start <= stamp and (window.end is None or stamp < window.end)
+
+
+def test_a_start_date_moved_earlier_backfills_the_history_before_it_then_goes_on_live():
+    late_start = NOW - timedelta(days=10)
+    state: dict = {}
+    first = _read_all(state, start_date=late_start)
+    assert state["history_from"] == iso(late_start)
+    assert first[0].start == late_start
+    second = _read_all(state, start_date=START)
+    assert state["history_from"] == iso(START)
+    # the difference, [START, late_start), is read, then a live pass from the cursor minus the look-back
+    assert second[0].start == START and any(w.end == late_start for w in second)
+    assert sum(1 for s in STAMPS if any(_holds(w, s) for w in second if w.end and w.end <= late_start)) == \
+        sum(1 for s in STAMPS if s < late_start)
+    assert second[-1].end is None and second[-1].start >= NOW - 4 * HOUR
+    third = plan(state, start_date=START)
+    assert third.live and third.start == datetime.fromisoformat(state["cursor"]) - 3 * HOUR, \
+        "once read, the older history is not read again"
+
+
+def test_a_start_date_moved_later_reads_no_history_again():
+    state: dict = {}
+    _read_all(state)
+    p = plan(state, start_date=NOW - timedelta(days=2))
+    assert p.live and p.start == datetime.fromisoformat(state["cursor"]) - 3 * HOUR
+    assert state["history_from"] == iso(START)
+
+
+def test_a_backfill_reaching_back_from_the_history_held_extends_it_and_a_detached_one_does_not():
+    state: dict = {}
+    _read_all(state, start_date=NOW - timedelta(days=10))
+    _read_all(state, start_date=NOW - timedelta(days=10), since=NOW - timedelta(days=40),
+              until=NOW - timedelta(days=20))
+    assert state["history_from"] == iso(NOW - timedelta(days=10)), "a gap stays a gap"
+    _read_all(state, start_date=NOW - timedelta(days=10), since=NOW - timedelta(days=20),
+              until=NOW - timedelta(days=5))
+    assert state["history_from"] == iso(NOW - timedelta(days=20))
+    # a start_date between the two needs no backfill: that history is held
+    p = plan(state, start_date=NOW - timedelta(days=15))
+    assert p.live
+
+
+def test_a_state_of_an_earlier_version_takes_the_configured_start_as_its_history():
+    state: dict = {}
+    _read_all(state)
+    del state["history_from"]
+    p = plan(state, start_date=START)
+    record_run(state, p, None)
+    assert p.live and state["history_from"] == iso(START)

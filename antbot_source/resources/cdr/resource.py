@@ -136,7 +136,9 @@ def cdr_resource(
                     parallel=knobs.concurrency, compare=compare,
                 )
                 found = Verification()
-                if compare is not None and cursor is not None and plan.resume_from is None and plan.start:
+                if not plan.live:  # a backfill of history older than the live read's: no lateness to see
+                    cursor = None
+                elif compare is not None and cursor is not None and plan.resume_from is None and plan.start:
                     found = verify(state, compare, begin=plan.start, start_date=start_date, verify_days=verify_days)
                     plan = dataclasses.replace(plan, windows=found.heal + plan.windows)
             late = LateRows(cursor, plan.start, held_ids([w for w in plan.windows if cursor and w.start < cursor]))
@@ -150,7 +152,7 @@ def cdr_resource(
                 late.observe(table)
                 yield dlt.mark.with_hints(table, hints) if hints else table
         record_run(state, plan, None if newest is None else from_micros(newest))
-        if live:
+        if plan.live:
             conclude(tally, state, late, now=now, lookback=run_lookback, auto=lookback is None,
                      cursor_before=cursor, surplus=found.surplus)
 

@@ -45,6 +45,7 @@ MOSTLY_HELD = 4
 DAY = timedelta(days=1)
 SURPLUS_KEY = "surplus"
 DEFAULT_VERIFY_DAYS = 7  # SOURCES__ANTBOT__VERIFY_DAYS: days behind the look-back verified every run
+MAX_VERIFY_DAYS = 3_660  # ten years: every day of it is a count request when it differs
 
 HeldCounter = Callable[[Sequence[Window]], list[int]]
 

@@ -7,6 +7,8 @@ The resource state of `cdr` (dlt resource state, committed with each load) holds
 - `resume_from`: set while a live pass is unfinished: the start of its next window;
 - `backfills`: {"<since>|<until>": start of the next window} for unfinished `--since/--until` ranges;
 - `loaded_until`: everything loaded so far has `starting_date` before this instant (append is safe after it);
+- `history_from`: where the history the live runs hold begins (the `start_date` of the first pass);
+  a `start_date` configured earlier later on backfills the difference before the next live pass;
 - `pending`: whether the last run stopped with windows left (the caller runs the pipeline again).
 """
 
@@ -60,6 +62,13 @@ class RunPlan:
     now: datetime
     start: datetime | None = None  # where the range this run compares and reads begins
     rows: Mapping[Window, int] = field(default_factory=dict)  # the rows planned in each window, counted or estimated
+    history_from: datetime | None = None  # where the history held begins once this run is read
+    then_live: bool = False  # a backfill of older history: the live pass follows in the next run
+
+    @property
+    def live(self) -> bool:
+        """True for a pass of the live read (not a `--since/--until` backfill, nor one of older history)."""
+        return self.backfill_key is None
 
     def walk_order(self) -> list[Window]:
         """The windows biggest first: the walks that take longest start first and those that end last
@@ -177,28 +186,46 @@ def plan_run(
     for moment in (start_date, since, until):
         if moment is not None and moment.tzinfo is None:
             raise ValueError("CDR start_date, since and until must be timezone-aware")
-    if since is None and until is None:
+    history_from = _parse(state.get("history_from"))
+    then_live = since is None and until is None and not state.get("resume_from") and bool(history_from) \
+        and start_date < history_from
+    if then_live:  # start_date moved earlier than the history held: read the difference first
+        since, until = start_date, history_from
+    elif since is None and until is None:
         key = None
         begin = _parse(state.get("resume_from"))
         if begin is None:
             marks = [m for m in (_parse(state.get("cursor")), _parse(state.get("read_until"))) if m]
             begin = min(marks) - lookback if marks else start_date
-    else:
+        # the history held begins where the first pass began (an older state: where it is configured)
+        history_from = history_from or start_date
+    if since is not None or until is not None:
         since = since or start_date
         key = f"{iso(since)}|{iso(until) if until else ''}"
         begin = _parse(state.get("backfills", {}).get(key)) or since
         if until is not None and begin >= until:
-            return RunPlan((), None, key, now)
+            return RunPlan((), None, key, now, history_from=_extended(history_from, since, until),
+                           then_live=then_live)
     rows = None
     if compare is not None and key is None:
         rows = count([Window(begin, None)])[0]
         if rows <= compare.held([Window(begin, None)])[0]:
-            return RunPlan((), None, key, now, begin)
+            return RunPlan((), None, key, now, begin, history_from=history_from)
     comparing = compare is not None and key is None
     counted, resume_from = _split(begin, until or now, until is None, count, window_rows, run_rows, parallel, rows,
                                   estimate=not comparing)
     windows = compare.changed(counted) if comparing else [w for w, _ in counted]
-    return RunPlan(tuple(windows), resume_from, key, now, begin, dict(counted))
+    if key is not None:
+        history_from = _extended(history_from, since, until)
+    return RunPlan(tuple(windows), resume_from, key, now, begin, dict(counted), history_from, then_live)
+
+
+def _extended(history_from: datetime | None, since: datetime | None, until: datetime | None) -> datetime | None:
+    """Where the history held begins once a backfill of [since, until) is read: earlier when the range
+    reaches back from it without a gap (an open `until` reaches the live edge)."""
+    if history_from is not None and since is not None and since < history_from and (until is None or history_from <= until):
+        return since
+    return history_from
 
 
 def append_is_safe(state: dict[str, Any], plan: RunPlan) -> bool:
@@ -224,8 +251,10 @@ def record_run(state: dict[str, Any], plan: RunPlan, newest: datetime | None) ->
             backfills.pop(plan.backfill_key, None)
         else:
             backfills[plan.backfill_key] = iso(plan.resume_from)
+    if plan.history_from is not None and plan.resume_from is None:
+        state["history_from"] = iso(plan.history_from)
     if plan.windows:
         last_end = plan.windows[-1].end or plan.now
         reached = max(m for m in (last_end, newest, _parse(state.get("loaded_until"))) if m is not None)
         state["loaded_until"] = iso(reached)
-    state["pending"] = plan.resume_from is not None
+    state["pending"] = plan.resume_from is not None or plan.then_live
