@@ -37,7 +37,7 @@ from antbot_source.errors import ConfigError
 from antbot_source.health.record import health_recorder
 from antbot_source.resources.cdr.resource import cdr_backlog_pending
 from antbot_source.resources.source import antbot
-from antbot_source.settings import DEFAULT_DATASET, DEFAULT_DUCKDB, TABLE_NAMES, endpoint
+from antbot_source.settings import DEFAULT_DATASET, DEFAULT_DUCKDB, DEFAULT_PIPELINE, TABLE_NAMES, endpoint
 
 log = logging.getLogger(__name__)
 
@@ -108,18 +108,29 @@ def duckdb_file(duckdb_path: str | Path | None = None, credentials: Any = None) 
     return Path(DuckDbCredentials(str(value)).database)
 
 
+def pipeline_name_for(destination: str | None = None, duckdb_path: str | Path | None = None,
+                      credentials: Any = None) -> str:
+    """The default pipeline name: on DuckDB the file's stem (`antbot_data`), which is where dlt's own
+    tools look for a pipeline's DuckDB file (`dlt.attach("antbot_data").dataset()` in that directory,
+    `dlt pipeline antbot_data info`), and one pipeline's state per file; elsewhere `antbot`."""
+    if configured_destination(destination) == "duckdb" and not isinstance(credentials, DuckDbCredentials):
+        return duckdb_file(duckdb_path, credentials).stem
+    return DEFAULT_PIPELINE
+
+
 def build_pipeline(
     *,
     destination: str | None = None,
     duckdb_path: str | Path | None = None,
     dataset: str = DEFAULT_DATASET,
-    pipeline_name: str = "antbot",
+    pipeline_name: str | None = None,
     credentials: Any = None,
     progress: Collector | str | None = None,
     pipelines_dir: str | Path | None = None,
 ) -> dlt.Pipeline:
     """The dlt pipeline of a load (its working dir lives under `pipelines_dir`, else DLT_DATA_DIR as dlt
     decides); `destination` and the DuckDB file as `configured_destination` and `duckdb_file` pick them."""
+    pipeline_name = pipeline_name or pipeline_name_for(destination, duckdb_path, credentials)
     destination = configured_destination(destination)
     if destination == "duckdb":
         if isinstance(credentials, DuckDbCredentials):  # a connection `load()` opened, waiting for readers
@@ -356,6 +367,8 @@ def exclusive_pipeline(
     bound.apply_defaults()
     args = bound.arguments
     base = Path(args["pipelines_dir"] or get_dlt_pipelines_dir())
+    args["pipeline_name"] = args["pipeline_name"] or pipeline_name_for(
+        args["destination"], args["duckdb_path"], args["credentials"])
     name, dataset = args["pipeline_name"], args["dataset"]
     args["destination"] = configured_destination(args["destination"])
     with ExitStack() as stack:
@@ -406,7 +419,7 @@ def load(
     destination: str | None = None,
     duckdb_path: str | Path | None = None,
     dataset: str = DEFAULT_DATASET,
-    pipeline_name: str = "antbot",
+    pipeline_name: str | None = None,
     credentials: Any = None,
     pipelines_dir: str | Path | None = None,
     resources: str | Sequence[str] | None = None,
@@ -429,8 +442,9 @@ def load(
     - `duckdb_path`: the DuckDB file; default DESTINATION__DUCKDB__CREDENTIALS, else
       antbot_data.duckdb in the working dir.
     - `dataset`: the dataset (schema) at the destination, `antbot` by default.
-    - `pipeline_name`, `pipelines_dir`: dlt's pipeline and where its working dir lives (default
-      DLT_DATA_DIR as dlt decides). Its state is also kept at the destination, and taken back from
+    - `pipeline_name`, `pipelines_dir`: dlt's pipeline (default: the DuckDB file's stem, `antbot_data`,
+      where dlt's tools look for it; `antbot` on other destinations) and where its working dir lives
+      (default DLT_DATA_DIR as dlt decides). Its state is also kept at the destination, and taken back from
       there when the working dir is gone.
 
     What is loaded, and how:

@@ -17,6 +17,8 @@ DEFAULT_DATASET = "antbot"
 # not antbot.duckdb: DuckDB names a file's catalog after its stem, and a catalog `antbot` holding the
 # dataset `antbot` makes every `antbot.<table>` reference ambiguous (a Binder Error in DuckDB 2.0)
 DEFAULT_DUCKDB = "antbot_data.duckdb"
+# the pipeline's name on destinations other than DuckDB (there it is the file's stem: pipeline.pipeline_name_for)
+DEFAULT_PIPELINE = "antbot"
 DEFAULT_LOOKBACK_HOURS = 3.0
 # How often every table is read in full, for the edits no probe sees (a contact's name, a campaign's
 # settings, an event's status). A day: edits land by the next morning's reports, as with the daily

@@ -104,7 +104,9 @@ def load(
     reconcile: Annotated[bool, typer.Option(
         "--reconcile", help="read every table in full now, for edits (else every SOURCES__ANTBOT__RECONCILE_HOURS)")
     ] = False,
-    pipeline_name: Annotated[str, typer.Option(help="dlt pipeline name")] = "antbot",
+    pipeline_name: Annotated[str | None, typer.Option(
+        help="dlt pipeline name (default: the DuckDB file's name without .duckdb, else antbot)",
+        show_default=False)] = None,
     wait: Annotated[float, typer.Option(
         "--wait", min=0, help="seconds to wait for another run or a DuckDB reader to let go (then exit 9)")
     ] = DEFAULT_WAIT_S,

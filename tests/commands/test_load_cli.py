@@ -46,7 +46,7 @@ def test_load_succeeds_prints_rows_per_table_and_keeps_secrets_out_of_dlt_files(
     assert {"contacts", "phonebooks", "cdr"} <= tables and "subscribers" not in tables
     assert contacts == sandbox.truth("demo")["contacts"]["count"]
     dlt_dir = tmp_path / "dlt"
-    assert (dlt_dir / "pipelines" / "antbot").is_dir(), "the pipeline lives under DLT_DATA_DIR"
+    assert (dlt_dir / "pipelines" / "antbot_data").is_dir(), "the pipeline lives under DLT_DATA_DIR, named after its file"
     password = sandbox.accounts[0].password
     assert _files_containing(dlt_dir, password) == []
     assert password not in result.output

@@ -228,7 +228,7 @@ with exclusive(Path(sys.argv[1]), what="pipeline", command="a test holder", wait
 @pytest.fixture
 def holder(tmp_path) -> Iterator:
     """Start a process holding the pipeline lock of DLT_DATA_DIR=tmp_path/dlt; yields the process."""
-    lock = tmp_path / "dlt" / "pipelines" / "antbot.lock"
+    lock = tmp_path / "dlt" / "pipelines" / "antbot_data.lock"
     proc = subprocess.Popen([sys.executable, "-c", HOLD, str(lock)], cwd=ROOT, text=True,
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     assert proc.stdout.readline().strip() == "held"
@@ -254,7 +254,7 @@ def test_a_lock_left_by_a_killed_process_is_taken_over(sandbox, tmp_path, holder
     result = _antbot("load", "--resources", "phonebooks", "--wait", "0", cwd=tmp_path,
                      env=_env(sandbox, DLT_DATA_DIR=str(tmp_path / "dlt")))
     assert result.returncode == 0, result.stderr
-    assert "taking over pipeline 'antbot'" in result.stderr and f"process {holder.pid}" in result.stderr
+    assert "taking over pipeline 'antbot_data'" in result.stderr and f"process {holder.pid}" in result.stderr
 
 
 READER = """

@@ -185,3 +185,10 @@ def test_a_state_of_an_earlier_version_takes_the_configured_start_as_its_history
     p = plan(state, start_date=START)
     record_run(state, p, None)
     assert p.live and state["history_from"] == iso(START)
+
+
+def test_a_look_back_longer_than_the_history_starts_at_the_start_date():
+    state: dict = {}
+    _read_all(state, start_date=NOW - timedelta(days=10))
+    p = plan(state, start_date=NOW - timedelta(days=10), lookback=timedelta(days=400))
+    assert p.live and p.start == NOW - timedelta(days=10)

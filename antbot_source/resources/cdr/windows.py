@@ -196,7 +196,8 @@ def plan_run(
         begin = _parse(state.get("resume_from"))
         if begin is None:
             marks = [m for m in (_parse(state.get("cursor")), _parse(state.get("read_until"))) if m]
-            begin = min(marks) - lookback if marks else start_date
+            # never before start_date, however long the look-back: no call before it is loaded
+            begin = max(min(marks) - lookback, start_date) if marks else start_date
         # the history held begins where the first pass began (an older state: where it is configured)
         history_from = history_from or start_date
     if since is not None or until is not None:
