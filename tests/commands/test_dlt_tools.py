@@ -30,7 +30,7 @@ def _python(code: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedPr
 
 def test_the_readme_example_of_a_users_own_pipeline_runs_as_written(sandbox, tmp_path):
     section = README.split("## Using the source in your own dlt pipeline")[1].split("\n## ")[0]
-    (code,) = re.findall(r"```python\n(.*?)```", section, re.S)
+    (code,) = re.findall(r"```python\n(.*?)```", section, re.DOTALL)
     done = _python(code, _env(sandbox, tmp_path), tmp_path)
     assert done.returncode == 0, done.stderr
     assert "ANSWER" in done.stdout and "load package(s) were loaded" in done.stdout
