@@ -16,18 +16,21 @@ from antbot_source.pipeline import DEFAULT_WAIT_S, dataset_pipeline
 from antbot_source.settings import DEFAULT_DATASET, DEFAULT_DUCKDB
 from pipelines.failures import notice, reported
 
-DestinationOption = Annotated[
-    str, typer.Option("--destination", help="dlt destination name (duckdb, postgres, ...).")
-]
-DuckdbOption = Annotated[Path, typer.Option("--duckdb", help="DuckDB file, for the duckdb destination.")]
+# found as `antbot load` finds them: the option, else dlt's settings, else the defaults
+DestinationOption = Annotated[str | None, typer.Option(
+    "--destination", help="dlt destination name (duckdb, postgres, ...) [default: DESTINATION_TYPE, else duckdb]",
+    show_default=False)]
+DuckdbOption = Annotated[Path | None, typer.Option(
+    "--duckdb", help=f"DuckDB file [default: DESTINATION__DUCKDB__CREDENTIALS, else {DEFAULT_DUCKDB}]",
+    show_default=False)]
 DatasetOption = Annotated[str, typer.Option("--dataset", help="Dataset (schema) the data was loaded into.")]
 WaitOption = Annotated[float, typer.Option(
     "--wait", min=0, help="Seconds to wait for a load holding the DuckDB file (then exit 9).")]
 
 
 def views(
-    destination: DestinationOption = "duckdb",
-    duckdb: DuckdbOption = Path(DEFAULT_DUCKDB),
+    destination: DestinationOption = None,
+    duckdb: DuckdbOption = None,
     dataset: DatasetOption = DEFAULT_DATASET,
     wait: WaitOption = DEFAULT_WAIT_S,
 ) -> None:
@@ -52,8 +55,8 @@ def _writable(out: Path) -> None:
 
 
 def report(
-    destination: DestinationOption = "duckdb",
-    duckdb: DuckdbOption = Path(DEFAULT_DUCKDB),
+    destination: DestinationOption = None,
+    duckdb: DuckdbOption = None,
     dataset: DatasetOption = DEFAULT_DATASET,
     out: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path("report.html"),
     wait: WaitOption = DEFAULT_WAIT_S,

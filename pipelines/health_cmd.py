@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from datetime import timedelta
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from antbot_source.health.show import RECENT_RUNS, last_run_warnings, recent_health
+from antbot_source.health.lateness import hours
+from antbot_source.health.show import RECENT_RUNS, last_load_age, last_run_warnings, recent_health
 from antbot_source.pipeline import DEFAULT_WAIT_S, dataset_pipeline
-from antbot_source.settings import DEFAULT_DATASET, DEFAULT_DUCKDB
+from antbot_source.settings import DEFAULT_DATASET
 from pipelines.analytics_cmd import DatasetOption, DestinationOption, DuckdbOption, WaitOption
 from pipelines.failures import HEALTH_WARNING, notice, reported
 
@@ -41,19 +42,29 @@ def health_table(rows: list[dict[str, Any]]) -> Table:
 
 
 def health(
-    destination: DestinationOption = "duckdb",
-    duckdb: DuckdbOption = Path(DEFAULT_DUCKDB),
+    destination: DestinationOption = None,
+    duckdb: DuckdbOption = None,
     dataset: DatasetOption = DEFAULT_DATASET,
     runs: Annotated[int, typer.Option("--runs", min=1, help="How many of the last runs to show.")] = RECENT_RUNS,
+    max_age: Annotated[float | None, typer.Option(
+        "--max-age", min=0, metavar="HOURS", help="Exit 10 when the last load ran longer ago than this (a stopped "
+        "scheduler).", show_default=False)] = None,
     wait: WaitOption = DEFAULT_WAIT_S,
 ) -> None:
-    """Show the last load runs' health per table (rows, requests, retries, late and healed CDRs); exit 10
-    when the last run recorded a warning."""
+    """Show the last load runs' health per table (rows, requests, retries, late and healed CDRs).
+
+    Exit codes: 0 healthy; 10 the last run recorded a warning, or (--max-age) the last load is too old;
+    2 no such dataset or no load yet; 9 a load holds the DuckDB file. Example: antbot health --max-age 1
+    """
     with reported("health"), dataset_pipeline(destination=destination, duckdb_path=duckdb, dataset=dataset,
                                               read_only=True, wait_s=wait, notify=notice) as pipeline:
         rows = recent_health(pipeline, runs)
     Console(width=200).print(health_table(rows))
     warnings = last_run_warnings(rows)
+    age = last_load_age(rows)
+    if max_age is not None and age is not None and age > timedelta(hours=max_age):
+        warnings.append(f"the last load ran {hours(age)} ago, more than --max-age {max_age:g} h: is the scheduler "
+                        "running?")
     for line in warnings:
         notice(f"warning: {line}")
     if warnings:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import dlt
@@ -36,3 +37,14 @@ def last_run_warnings(rows: list[dict[str, Any]]) -> list[str]:
     one `antbot load` is several runs (the CDR backlog, subscribers after the CDRs), each reading some tables."""
     last = {row["table_name"]: row for row in rows}
     return [f"{row['table_name']}: {line}" for row in last.values() for line in (row["warnings"] or "").splitlines()]
+
+
+def last_load_age(rows: list[dict[str, Any]], now: datetime | None = None) -> timedelta | None:
+    """How long ago the last load run among `rows` (recent_health's) started; None before any run.
+    A run is recorded in `load_health` only once its data is loaded, so this is the last successful one."""
+    if not rows:
+        return None
+    started = max(row["started_at"] for row in rows)
+    if started.tzinfo is None:  # DuckDB hands timestamps with time zone back in the session's zone
+        started = started.replace(tzinfo=UTC)
+    return (now or datetime.now(UTC)) - started

@@ -1,0 +1,38 @@
+"""Every command finds the data where `antbot load` put it (options, else dlt's settings, else defaults),
+and `antbot health --max-age` tells a scheduler that stopped."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from support import ROOT
+
+ANTBOT = [sys.executable, "-m", "pipelines.cli"]
+
+
+def _antbot(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([*ANTBOT, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=240,
+                          check=False)
+
+
+def test_views_report_and_health_read_the_file_dlts_settings_name(sandbox, tmp_path):
+    acc = sandbox.accounts[0]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SOURCES__", "DESTINATION"))}
+    env.update({"SOURCES__ANTBOT__BASE_URL": sandbox.base_url, "SOURCES__ANTBOT__USERNAME": acc.username,
+                "SOURCES__ANTBOT__PASSWORD": acc.password, "PYTHONPATH": str(ROOT),
+                "DESTINATION__DUCKDB__CREDENTIALS": str(tmp_path / "calls.duckdb")})
+    loaded = _antbot("load", env=env, cwd=tmp_path)
+    assert loaded.returncode == 0, loaded.stderr
+    assert not (tmp_path / "antbot_data.duckdb").exists()
+    for command in (["views"], ["report", "--out", "r.html"], ["health", "--max-age", "1"]):
+        done = _antbot(*command, env=env, cwd=tmp_path)
+        assert done.returncode == 0, (command, done.stderr)
+    assert (tmp_path / "r.html").stat().st_size > 10_000
+    assert not (tmp_path / "antbot_data.duckdb").exists(), "a command looked for the default file"
+
+    stale = _antbot("health", "--max-age", "0", env=env, cwd=tmp_path)
+    assert stale.returncode == 10, stale.stderr
+    assert "more than --max-age 0 h: is the scheduler running?" in stale.stderr
