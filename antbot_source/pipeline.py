@@ -33,6 +33,7 @@ from antbot_source.analytics.views import create_views, drop_views
 from antbot_source.api.client import probe
 from antbot_source.api.config import client_config
 from antbot_source.destination.locks import Notify, exclusive, open_duckdb, postgres_advisory_lock
+from antbot_source.destination.publish import check_publish_path, publish_copy
 from antbot_source.errors import ConfigError
 from antbot_source.health.record import health_recorder
 from antbot_source.resources.cdr.resource import cdr_backlog_pending
@@ -70,6 +71,8 @@ class LoadSummary:
     resumed_rows: dict[str, int] = field(default_factory=dict)
     # CDR rows held twice at the destination (written by an earlier version) and deleted by this load
     repaired_rows: int = 0
+    # the read-only copy published after the load (`load(publish=...)`)
+    published: Path | None = None
 
     def add_run(self, pipeline: dlt.Pipeline, normalized_before: dict[str, int] | None = None) -> dict[str, int]:
         """Count the rows of the run the pipeline just finished, and return them; `normalized_before`:
@@ -428,6 +431,7 @@ def load(
     progress: Collector | str | None = None,
     notify: Notify = log.warning,
     views: bool = True,
+    publish: str | Path | None = None,
     **source_args: Any,
 ) -> LoadSummary:
     """Everything `antbot load` does, for a scheduler, a notebook or a script: one run at a time, the
@@ -452,6 +456,8 @@ def load(
       tables and their state first. `views`: create the analytics views after the load.
     - `source_args`: arguments of `antbot()` (`since`, `until`, `start_date`, ...); the AntBot
       settings not given come from SOURCES__ANTBOT__* or `[sources.antbot]`.
+    - `publish`: after the load, a copy of the DuckDB file at this path for dashboards, replaced in one
+      rename (default SOURCES__ANTBOT__PUBLISH; none). `destination/publish.py` says why.
     - `wait_s`: how long to wait for another run or a DuckDB reader to let go (then BusyError,
       exit 9). `progress`: dlt's progress collector. `notify`: where one-line notices go (waiting,
       taking over a stale lock).
@@ -461,6 +467,12 @@ def load(
     """
     selected = parse_resources(resources)
     build_source(selected, **source_args)  # configuration errors before anything is locked or sent
+    publish = publish or dlt.config.get("sources.antbot.publish")
+    if publish:
+        if configured_destination(destination) != "duckdb":
+            raise ConfigError("--publish makes a copy of a DuckDB destination: on a warehouse, give dashboards a "
+                              "read-only role instead")
+        publish = check_publish_path(publish, duckdb_file(duckdb_path, credentials), dataset)
     probe(client_config(**{k: v for k, v in source_args.items() if k in CLIENT_SETTINGS}), PROBE_PATH)
     with exclusive_pipeline(destination=destination, duckdb_path=duckdb_path, dataset=dataset,
                             pipeline_name=pipeline_name, credentials=credentials, progress=progress,
@@ -468,4 +480,6 @@ def load(
         summary = run_load(pipeline, selected, full_refresh=full_refresh, **source_args)
         if views:
             create_views(pipeline)
+        if publish:
+            summary.published = publish_copy(pipeline, publish)
     return summary

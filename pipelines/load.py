@@ -86,6 +86,8 @@ def summary_notes(summary: LoadSummary) -> list[str]:
                      "counted above)")
     if summary.repaired_rows:
         notes.append(f"repaired cdr: deleted {summary.repaired_rows:,} rows an earlier run had loaded twice")
+    if summary.published:
+        notes.append(f"published a read-only copy at {summary.published}")
     return notes
 
 
@@ -101,6 +103,9 @@ def load(
     since: Annotated[str | None, typer.Option(help="backfill CDRs from this timestamp (UTC if no offset)")] = None,
     until: Annotated[str | None, typer.Option(help="backfill CDRs up to this timestamp (UTC if no offset)")] = None,
     full_refresh: Annotated[bool, typer.Option("--full-refresh", help="drop the loaded tables and state first")] = False,
+    publish: Annotated[Path | None, typer.Option(
+        "--publish", metavar="PATH", help="after the load, replace PATH with a copy of the DuckDB file for dashboards "
+        "to open (default: SOURCES__ANTBOT__PUBLISH)", show_default=False)] = None,
     reconcile: Annotated[bool, typer.Option(
         "--reconcile", help="read every table in full now, for edits (else every SOURCES__ANTBOT__RECONCILE_HOURS)")
     ] = False,
@@ -120,7 +125,7 @@ def load(
         summary = run_everything(
             destination=destination, duckdb_path=duckdb, dataset=dataset, pipeline_name=pipeline_name,
             resources=resources, full_refresh=full_refresh, wait_s=wait, progress=RichCollector(),
-            notify=notice, **{k: v for k, v in window.items() if v is not None},
+            notify=notice, publish=publish, **{k: v for k, v in window.items() if v is not None},
         )
     for line in summary_notes(summary):
         notice(line)
