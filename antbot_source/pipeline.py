@@ -73,6 +73,8 @@ class LoadSummary:
     repaired_rows: int = 0
     # the read-only copy published after the load (`load(publish=...)`)
     published: Path | None = None
+    # rows the destination holds after the load minus before, per table read (`load()` counts them)
+    new_rows: dict[str, int] = field(default_factory=dict)
 
     def add_run(self, pipeline: dlt.Pipeline, normalized_before: dict[str, int] | None = None) -> dict[str, int]:
         """Count the rows of the run the pipeline just finished, and return them; `normalized_before`:
@@ -333,6 +335,18 @@ _DEDUPLICATE = {
 }
 
 
+def held_rows(pipeline: dlt.Pipeline) -> dict[str, int]:
+    """Rows per loaded table of the dataset (one query; {} before the first load)."""
+    with pipeline.sql_client() as client:
+        present = {row[0] for row in client.execute_sql(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", client.dataset_name) or []}
+        tables = [t for t in TABLE_NAMES if t in present]
+        if not tables:
+            return {}
+        counts = " UNION ALL ".join(f"SELECT '{t}', count(*) FROM {client.make_qualified_table_name(t)}" for t in tables)
+        return {name: int(n) for name, n in client.execute_sql(counts)}
+
+
 def repair_doubled_rows(pipeline: dlt.Pipeline, table: str = "cdr", key: str = "id") -> int:
     """Delete the second copies of rows an earlier version loaded twice (overlapping first loads
     appended the same CDRs); the copies are the same API rows, so any one may stay. Returns the
@@ -477,7 +491,10 @@ def load(
     with exclusive_pipeline(destination=destination, duckdb_path=duckdb_path, dataset=dataset,
                             pipeline_name=pipeline_name, credentials=credentials, progress=progress,
                             pipelines_dir=pipelines_dir, wait_s=wait_s, notify=notify) as pipeline:
+        held_before = held_rows(pipeline)
         summary = run_load(pipeline, selected, full_refresh=full_refresh, **source_args)
+        held_after = held_rows(pipeline)
+        summary.new_rows = {t: held_after.get(t, 0) - held_before.get(t, 0) for t in summary.rows if t in held_after}
         if views:
             create_views(pipeline)
         if publish:

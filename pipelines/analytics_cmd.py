@@ -34,7 +34,12 @@ def views(
     dataset: DatasetOption = DEFAULT_DATASET,
     wait: WaitOption = DEFAULT_WAIT_S,
 ) -> None:
-    """(Re)create the analytics views (KPIs, lookups) in a loaded dataset."""
+    """(Re)create the analytics views (KPIs, lookups) in a loaded dataset.
+
+    Example: antbot views --duckdb antbot_demo.duckdb
+
+    Exit codes: 0 created; 2 no such file or dataset, or nothing loaded yet; 9 a load holds the DuckDB file.
+    """
     with reported("views"), dataset_pipeline(destination=destination, duckdb_path=duckdb, dataset=dataset,
                                              wait_s=wait, notify=notice) as pipeline:
         missing = missing_tables(pipeline)
@@ -61,7 +66,13 @@ def report(
     out: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path("report.html"),
     wait: WaitOption = DEFAULT_WAIT_S,
 ) -> None:
-    """Write a self-contained HTML report (KPIs and charts) of a loaded dataset."""
+    """Write a self-contained HTML report (KPIs and charts) of a loaded dataset.
+
+    Example: antbot report --duckdb antbot_demo.duckdb --out report.html
+
+    Exit codes: 0 written; 2 no such file or dataset, no views yet, or --out not writable; 9 a load holds
+    the DuckDB file.
+    """
     with reported("report"):
         require_extra("report", "matplotlib", "pandas")
         _writable(out)

@@ -58,7 +58,12 @@ def demo(
     seed: Annotated[int, typer.Option(help="seed of the sandbox world")] = 7,
     duckdb: Annotated[Path, typer.Option("--duckdb", help="DuckDB file to write")] = Path(DEMO_DUCKDB),
 ) -> None:
-    """Start the local AntBot sandbox, load every table into a DuckDB file and show the numbers."""
+    """Start the local AntBot sandbox, load every table into a DuckDB file and show the numbers.
+
+    Example: antbot demo --cdrs 5000
+
+    Exit codes: 0 done; 2 a bad option, or the sandbox extra is missing.
+    """
     with reported("demo"):
         require_extra("sandbox", "starlette", "uvicorn", "numpy")
     from antbot_source.sandbox import run_sandbox
@@ -90,3 +95,17 @@ def demo(
         console.rule("antbot push dnc --dry-run (a small table of opt-outs, created in the demo file)")
         with ClientConfig(sb.base_url, account.username, account.password).connect() as client:
             demo_dry_run(client, duckdb, console=console)
+    console.rule("next")
+    for command, what in next_commands(duckdb):
+        console.print(f"{command}\n    {what}", soft_wrap=True, highlight=False)
+
+
+def next_commands(duckdb: Path) -> list[tuple[str, str]]:
+    """What to try after the demo, on the file it wrote (each runs as printed: tests/commands/test_demo.py)."""
+    return [
+        (f"antbot report --duckdb {duckdb} --out report.html", "the HTML report of the demo data"),
+        (f"antbot health --duckdb {duckdb}", "how the demo's load went, per table"),
+        (f"antbot views --duckdb {duckdb}", "the analytics views again (the demo made them)"),
+        ((f"python -c \"import duckdb; print(duckdb.connect('{duckdb}', read_only=True)"
+          f".sql('SELECT * FROM antbot.cdr_campaign_kpis'))\""), "the KPIs per campaign, in SQL"),
+    ]

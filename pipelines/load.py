@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
+import orjson
 import typer
 from dlt.common.runtime.collector import Collector
 from rich.console import Console
@@ -67,14 +70,54 @@ class RichCollector(Collector):
         self._progress = None
 
 
+class LogFormat(str, Enum):
+    """How the summary is printed: a table on a terminal, time-stamped lines in a log (auto), or JSON lines."""
+
+    auto = "auto"
+    table = "table"
+    plain = "plain"
+    json = "json"
+
+
 def summary_table(summary: LoadSummary) -> Table:
-    """Rows loaded per table, as a rich table."""
+    """Rows read and net new rows per table, as a rich table."""
     table = Table(title=f"rows loaded ({summary.runs} run(s), {summary.seconds:.1f} s)")
     table.add_column("table")
     table.add_column("rows", justify="right")
+    table.add_column("new (net)", justify="right")
     for name in sorted(summary.rows):
-        table.add_row(name, f"{summary.rows[name]:,}")
+        new = summary.new_rows.get(name)
+        table.add_row(name, f"{summary.rows[name]:,}", "" if new is None else f"{new:+,}")
     return table
+
+
+def summary_records(summary: LoadSummary) -> list[dict[str, Any]]:
+    """The summary as records: one per table read (rows read, net new rows), then the load's totals."""
+    records: list[dict[str, Any]] = [
+        {"event": "table", "table": name, "rows_read": summary.rows[name], "rows_new": summary.new_rows.get(name)}
+        for name in sorted(summary.rows)]
+    records.append({"event": "done", "runs": summary.runs, "seconds": round(summary.seconds, 1),
+                    "rows_read": sum(summary.rows.values()),
+                    "rows_new": sum(n for n in summary.new_rows.values() if n is not None)})
+    return records
+
+
+def print_summary(summary: LoadSummary, fmt: LogFormat) -> None:
+    """The summary in `fmt`: `auto` is a table on a terminal and time-stamped lines in a log or a pipe."""
+    console = Console()
+    if fmt is LogFormat.table or (fmt is LogFormat.auto and console.is_terminal):
+        console.print(summary_table(summary))
+        return
+    for record in summary_records(summary):
+        stamp = datetime.now(UTC).isoformat(timespec="seconds")
+        if fmt is LogFormat.json:
+            print(orjson.dumps({"time": stamp, "command": "antbot load", **record}).decode(), flush=True)
+        elif record["event"] == "table":
+            new = "" if record["rows_new"] is None else f", {record['rows_new']:+,} new (net)"
+            print(f"{stamp} antbot load: {record['table']}: {record['rows_read']:,} rows read{new}", flush=True)
+        else:
+            print(f"{stamp} antbot load: done: {record['runs']} run(s), {record['seconds']} s, "
+                  f"{record['rows_read']:,} rows read, {record['rows_new']:+,} new (net)", flush=True)
 
 
 def summary_notes(summary: LoadSummary) -> list[str]:
@@ -115,8 +158,17 @@ def load(
     wait: Annotated[float, typer.Option(
         "--wait", min=0, help="seconds to wait for another run or a DuckDB reader to let go (then exit 9)")
     ] = DEFAULT_WAIT_S,
+    log_format: Annotated[LogFormat, typer.Option(
+        "--log-format", help="the summary: a table on a terminal and time-stamped lines in a log (auto), or JSON "
+        "lines")] = LogFormat.auto,
 ) -> None:
-    """Load AntBot data (configured by SOURCES__ANTBOT__* or .dlt/) into DuckDB or any dlt destination."""
+    """Load AntBot data (configured by SOURCES__ANTBOT__* or .dlt/) into DuckDB or any dlt destination.
+
+    Example: antbot load --resources cdr,campaigns --publish /srv/bi/antbot_bi.duckdb
+
+    Exit codes: 0 loaded; 2 bad configuration; 3 bad credentials; 4 AntBot unreachable; 5 AntBot answered
+    an error; 9 another run or a reader holds the pipeline or the file; 130/143 interrupted (run again).
+    """
     with reported("load"):
         window: dict[str, Any] = {"since": to_utc(since, "--since"), "until": to_utc(until, "--until"),
                                   "reconcile": reconcile or None}
@@ -129,4 +181,4 @@ def load(
         )
     for line in summary_notes(summary):
         notice(line)
-    Console().print(summary_table(summary))
+    print_summary(summary, log_format)

@@ -18,3 +18,25 @@ def test_demo_fills_every_table_and_prints_headlines(tmp_path):
         calls = con.execute("SELECT count(*) FROM antbot.cdr WHERE leg_type = 1").fetchall()[0][0]
     assert all(n > 0 for n in counts.values()), counts
     assert f"calls (A-legs): {calls:,}" in result.output
+
+
+def test_the_next_commands_the_demo_prints_work_as_printed(tmp_path):
+    import os
+    import shlex
+    import subprocess
+    import sys
+
+    from support import ROOT
+
+    result = CliRunner().invoke(app, ["demo", "--cdrs", "1000"])
+    assert result.exit_code == 0, result.output
+    printed = result.output.split("next")[-1]
+    commands = [line for line in printed.splitlines() if line.startswith(("antbot ", "python "))]
+    assert len(commands) == 4, printed
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for command in commands:
+        argv = shlex.split(command)
+        argv = [sys.executable, "-m", "pipelines.cli", *argv[1:]] if argv[0] == "antbot" else [sys.executable, *argv[1:]]
+        done = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240, check=False)
+        assert done.returncode == 0, (command, done.stderr)
+    assert (tmp_path / "report.html").exists()

@@ -118,3 +118,36 @@ def test_the_duckdb_file_is_dlts_destination_setting_unless_duckdb_names_one(san
         with duckdb.connect(str(tmp_path / db), read_only=True) as con:
             assert con.execute("SELECT count(*) FROM antbot.phonebooks").fetchall()[0][0] == expected, db
     assert not (tmp_path / DEFAULT_DUCKDB).exists()
+
+
+def test_in_a_log_the_summary_is_time_stamped_lines_or_json_with_rows_read_and_new(sandbox, monkeypatch):
+    import json
+    import re
+    from datetime import datetime
+
+    use_sandbox(monkeypatch, sandbox)
+    first = _run("--resources", "phonebooks,cdr")  # CliRunner's output is no terminal: a log
+    assert first.exit_code == 0, first.output
+    cdr = sandbox.truth("demo")["cdr"]["count"]
+    line = re.search(r"^(\S+) antbot load: cdr: ([\d,]+) rows read, \+([\d,]+) new \(net\)$", first.output, re.MULTILINE)
+    assert line and datetime.fromisoformat(line.group(1)).tzinfo is not None, first.output
+    assert int(line.group(2).replace(",", "")) == int(line.group(3).replace(",", "")) == cdr
+    assert "│" not in first.output and "rows loaded" not in first.output
+
+    sandbox.advance(new_cdrs=7)
+    second = _run("--resources", "phonebooks,cdr", "--log-format", "json")
+    assert second.exit_code == 0, second.output
+    records = [json.loads(line) for line in second.output.splitlines() if line.startswith("{")]
+    by_table = {r["table"]: r for r in records if r["event"] == "table"}
+    assert by_table["cdr"]["rows_new"] == 7 and by_table["cdr"]["rows_read"] >= 7
+    assert by_table["phonebooks"]["rows_new"] == 0, "a quiet table reads as nothing new"
+    assert records[-1]["event"] == "done" and records[-1]["command"] == "antbot load"
+
+
+def test_every_command_help_shows_flags_an_example_and_exit_codes():
+    runner = CliRunner()
+    for command in (["load"], ["health"]):
+        shown = runner.invoke(app, [*command, "--help"], terminal_width=200)
+        assert shown.exit_code == 0
+        assert "Example:" in shown.output and "Exit codes:" in shown.output, (command, shown.output)
+        assert "<bool>" not in shown.output and "--dry-run <" not in shown.output

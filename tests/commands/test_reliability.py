@@ -51,7 +51,7 @@ def _cdr_ids(db: Path) -> list[int]:
 
 def _rows(stdout: str, table: str) -> int:
     """Rows of `table` in a load's summary table (0 when the table is not listed)."""
-    match = re.search(rf"│ {table}\s+│\s+([\d,]+) │", stdout)
+    match = re.search(rf"^\S+ antbot load: {table}: ([\d,]+) rows read", stdout, re.MULTILINE)
     return int(match.group(1).replace(",", "")) if match else 0
 
 

@@ -26,8 +26,8 @@ ANTBOT = str(Path(sys.executable).with_name("antbot"))  # this environment's `an
 
 
 def summary_rows(output: str) -> dict[str, int]:
-    """Rows per table in the summary table `antbot load` printed."""
-    return {t: int(n.replace(",", "")) for t, n in re.findall(r"│ (\w+)\s+│\s+([\d,]+) │", output)}
+    """Rows read per table in the summary `antbot load` printed in a log (time-stamped lines)."""
+    return {t: int(n.replace(",", "")) for t, n in re.findall(r"^\S+ antbot load: (\w+): ([\d,]+) rows read", output, re.MULTILINE)}
 
 
 def _bare_env(tmp_path: Path, **settings: str) -> dict[str, str]:
