@@ -53,7 +53,7 @@ DEFAULT_WAIT_S = 60.0
 PROBE_PATH = endpoint("campaigns").path
 # the settings of the AntBot client among a source's arguments
 CLIENT_SETTINGS = ("base_url", "username", "password", "access_token", "token_path", "page_size", "timeout",
-                   "max_attempts")
+                   "max_attempts", "max_requests_per_second")
 
 
 @dataclass

@@ -20,7 +20,10 @@ def client_config(
     page_size: int = ClientConfig.page_size,
     timeout: float = ClientConfig.timeout,
     max_attempts: int = ClientConfig.max_attempts,
+    max_requests_per_second: float | None = None,
 ) -> ClientConfig:
-    """The ClientConfig of SOURCES__ANTBOT__* / `[sources.antbot]`, the same keys the source reads."""
+    """The ClientConfig of SOURCES__ANTBOT__* / `[sources.antbot]`, the same keys the source reads: the
+    probe and the push go through the account's request budget under the same cap as the load."""
     return ClientConfig(base_url=base_url, username=username, password=password, access_token=access_token,
-                        token_path=token_path, page_size=page_size, timeout=timeout, max_attempts=max_attempts)
+                        token_path=token_path, page_size=page_size, timeout=timeout, max_attempts=max_attempts,
+                        max_requests_per_second=max_requests_per_second or None)

@@ -31,3 +31,19 @@ def test_one_token_is_shared_by_clients_of_the_same_credentials(sandbox):
     with good.connect() as one, good.connect() as two:
         assert one.token() == two.token()
     assert sandbox.stats()["requests"].get("POST /rest-api/get-token/", 0) <= 1
+
+
+def test_two_loads_of_two_accounts_in_one_process_share_no_token_and_no_budget(sandbox, tmp_path):
+    from antbot_source.api.client import _tokens_of, budget_of
+
+    first, second = sandbox.accounts[0], sandbox.accounts[1]
+    sandbox.reset_stats()
+    for i, acc in enumerate((first, second)):
+        load(duckdb_path=tmp_path / f"a{i}.duckdb", resources="phonebooks", views=False, base_url=sandbox.base_url,
+             username=acc.username, password=acc.password)
+    by_user = sandbox.stats()["by_user"]
+    assert by_user[first.username]["requests"] > 0 and by_user[second.username]["requests"] > 0
+    configs = [ClientConfig(sandbox.base_url, acc.username, acc.password) for acc in (first, second)]
+    assert _tokens_of(configs[0]) is not _tokens_of(configs[1])
+    assert _tokens_of(configs[0]).token != _tokens_of(configs[1]).token
+    assert budget_of(configs[0]) is not budget_of(configs[1])
