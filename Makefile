@@ -1,6 +1,7 @@
 # Two entry points that work on a fresh machine with Python 3.11:
 #   make demo   set up .venv, start the sandbox, load everything into ./antbot_demo.duckdb
 #   make test   set up .venv and the orchestrators' environments, and run the test suite
+#   make test-fast   the in-process tests alone (tests/conftest.py says which are end-to-end)
 PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -11,7 +12,7 @@ AIRFLOW_VENV := .venv-airflow
 
 export RUNTIME__DLTHUB_TELEMETRY = false
 
-.PHONY: setup orchestrators demo test bench clean
+.PHONY: setup orchestrators demo test test-fast bench clean
 
 $(BIN)/antbot: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +41,10 @@ demo: setup
 # under make a missing orchestrator environment fails its tests instead of skipping them
 test: setup orchestrators
 	ANTBOT_ORCHESTRATOR_TESTS=required $(BIN)/python -m pytest -n 2
+
+# the in-process tests only (no sandbox server, no PostgreSQL, no child process): a minute or less
+test-fast: setup
+	$(BIN)/python -m pytest -n 2 -m "not e2e"
 
 bench: setup
 	$(BIN)/python benchmarks/bench_sandbox.py

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import socket
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -74,3 +76,22 @@ def postgres_database() -> Iterator[str]:
     _postgres_admin(f'CREATE DATABASE "{name}"')
     yield POSTGRES_DSN.rsplit("/", 1)[0] + f"/{name}"
     _postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# An end-to-end test uses a fixture that starts a sandbox server or reaches PostgreSQL (even through another
+# fixture), or sits in a module that starts servers, commands or processes of its own; the rest are fast
+# in-process tests (`make test-fast`).
+E2E_FIXTURES = frozenset({"start_sandbox", "sandbox", "postgres_schema", "postgres_database"})
+E2E_MODULE_WORDS = ("run_sandbox(", "subprocess", "CliRunner", "nbclient")
+
+
+@functools.cache
+def _module_is_e2e(path: str) -> bool:
+    text = Path(path).read_text(encoding="utf-8")
+    return any(word in text for word in E2E_MODULE_WORDS)
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    for item in items:
+        if E2E_FIXTURES & set(getattr(item, "fixturenames", ())) or _module_is_e2e(str(item.path)):
+            item.add_marker(pytest.mark.e2e)
