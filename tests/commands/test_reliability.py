@@ -159,7 +159,7 @@ def test_every_setting_in_the_readme_changes_what_the_source_does(start_sandbox,
     check("CDR_WINDOW_ROWS", gets["50"] > gets["100000"] + 5 and held == {"50": 600, "100000": 600}, (gets, held))
     # a run takes whole windows, at least one: small windows let the bound of 200 rows a run show
     runs = _load(sb, tmp_path, "runs", "--resources", "cdr", cdr_run_rows="200", cdr_window_rows="100")
-    count = re.search(r"\((\d+)\s+run", runs.stdout)
+    count = re.search(r"(\d+) run\(s\)", runs.stdout)
     check("CDR_RUN_ROWS", runs.returncode == 0 and count is not None and int(count.group(1)) >= 3, runs.stdout)
     # windows of 1,000 rows at least, and empty stretches of history are not walked: 5,000 rows make 5
     remote = start_sandbox(seed=5, cdrs=5_000, habits=Habits(latency_ms=150, fixed_page_size=100))
@@ -187,6 +187,8 @@ def test_every_setting_in_the_readme_changes_what_the_source_does(start_sandbox,
         contact_gets[name] = _requests(sb, "GET /rest-api/contact/")
     check("RECONCILE_HOURS", contact_gets["not_due"] == 1 and contact_gets["due"] > 10, contact_gets)
     check("RECONCILE", contact_gets["forced"] > 10, contact_gets)
+    published = _load(sb, tmp_path, "pub", "--resources", "phonebooks", publish=str(tmp_path / "pub_bi.duckdb"))
+    check("PUBLISH", published.returncode == 0 and (tmp_path / "pub_bi.duckdb").is_file(), published.stderr)
     assert documented - checked == set(), "a documented setting has no check here"
 
 
@@ -471,6 +473,6 @@ def test_every_bad_input_gives_one_line_its_cause_and_its_exit_code(bad_input_wo
     assert not (tmp / "missing.duckdb").exists() and not (tmp / "no").exists(), "no file for a missing path"
 
 
-def test_the_readme_lists_at_least_25_bad_inputs():
-    section = README.split("## Reliability")[1].split("\n## ")[0]
-    assert len(re.findall(r"^\| `antbot ", section, flags=re.MULTILINE)) >= 25
+def test_the_reliability_page_lists_at_least_25_bad_inputs():
+    page = (ROOT / "docs" / "reliability.md").read_text()
+    assert len(re.findall(r"^\| `antbot ", page, flags=re.MULTILINE)) >= 25

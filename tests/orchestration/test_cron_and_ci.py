@@ -1,4 +1,4 @@
-"""The README's cron line and the GitHub Actions example, run as written (paths and secrets filled in)
+"""The cron line of docs/scheduling.md and the GitHub Actions example, run as written (paths and secrets filled in)
 twice each; between the runs the pipeline's working dir is gone, as on a new runner, and the second
 run still reads only the look-back: the state comes back from the destination."""
 
@@ -18,9 +18,9 @@ from support import ROOT, two_scheduled_runs
 from antbot_source.pipeline import build_pipeline, dataset_pipeline
 from antbot_source.settings import DEFAULT_DUCKDB
 
-README = (ROOT / "README.md").read_text()
-CRON_LINE = re.search(r"```cron\n(.+?)\n```", README).group(1)
-CRON_SECRETS = re.search(r"### cron\n.*?```toml\n(.+?)```", README, re.DOTALL).group(1)
+SCHEDULING = (ROOT / "docs" / "scheduling.md").read_text()
+CRON_LINE = re.search(r"```cron\n(.+?)\n```", SCHEDULING).group(1)
+CRON_SECRETS = re.search(r"## cron\n.*?```toml\n(.+?)```", SCHEDULING, re.DOTALL).group(1)
 WORKFLOW = yaml.safe_load((ROOT / "docs" / "github-actions-antbot-load.yml").read_text())
 ANTBOT = str(Path(sys.executable).with_name("antbot"))  # this environment's `antbot`
 
@@ -42,7 +42,7 @@ def test_the_readme_cron_line_twice_with_the_pipeline_dir_deleted_between(sandbo
     srv = tmp_path / "srv"
     (srv / ".dlt").mkdir(parents=True)
     acc = sandbox.accounts[0]
-    # the README's secrets.toml with the sandbox's account, which stands in for the AntBot service
+    # the secrets.toml of docs/scheduling.md with the sandbox's account, which stands in for the AntBot service
     # (smaller pages make the CDR requests countable)
     (srv / ".dlt" / "secrets.toml").write_text(
         CRON_SECRETS.replace("/srv/antbot", str(srv)).replace("you@example.com", acc.username)

@@ -1,6 +1,6 @@
 """The resource table (settings.ENDPOINTS) and the column types (schema), offline: no server, no load.
 
-The tables, endpoints, keys and write dispositions are the ones README.md's "Tables" section
+The tables, endpoints, keys and write dispositions are the ones docs/loading.md's "Tables" section
 documents; the source builds one resource per row without sending a request.
 """
 
@@ -15,15 +15,15 @@ from antbot_source import antbot
 from antbot_source.rows.schema import DELETED_COLUMN, TABLE_TYPES, columns, json_fields, timestamp_fields
 from antbot_source.settings import ENDPOINTS, TABLE_NAMES, endpoint
 
-README = ROOT / "README.md"
+CATALOGUE = ROOT / "docs" / "loading.md"
 MERGE = {"disposition": "merge", "strategy": "delete-insert"}
-# how README's "how it is read" column starts, per read mode of the endpoint table
+# how CATALOGUE's "how it is read" column starts, per read mode of the endpoint table
 READ_MODES = {"cdr": "windows on `starting_date`", "per_campaign": "probed; counted per status", "full": "probed"}
 
 
 def readme_tables() -> list[dict[str, str]]:
-    """The rows of the first table under README.md's "## Tables", as {column header: cell}."""
-    text = README.read_text(encoding="utf-8")
+    """The rows of the first table under docs/loading.md's "## Tables", as {column header: cell}."""
+    text = CATALOGUE.read_text(encoding="utf-8")
     section = text.split("\n## Tables\n", 1)[1].split("\n## ", 1)[0]
     lines = section.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("|"))
@@ -103,7 +103,7 @@ def test_key_columns_have_their_types():
 
 def test_json_columns_are_the_documented_ones():
     json_columns = {(table, name) for table in TABLE_TYPES for name in json_fields(table)}
-    # README: JSON for `additional_vars`, `collected_data` and event `data`; campaigns list their phonebooks
+    # CATALOGUE: JSON for `additional_vars`, `collected_data` and event `data`; campaigns list their phonebooks
     assert json_columns == {("contacts", "additional_vars"), ("subscribers", "collected_data"),
                             ("events", "data"), ("campaigns", "phonebook")}
     assert all(columns(table)[name]["data_type"] == "json" for table, name in json_columns)
@@ -137,7 +137,7 @@ def test_the_source_builds_every_resource_without_a_request(documented):
         # every column of schema.py is hinted with its type
         hinted = {name: col["data_type"] for name, col in table["columns"].items() if name != DELETED_COLUMN}
         assert hinted == dict(TABLE_TYPES[ep.type_key]), ep.table
-        # the tables whose deletes the README says are removed carry the hard-delete column; cdr does not
+        # the tables whose deletes the CATALOGUE says are removed carry the hard-delete column; cdr does not
         has_tombstones = table["columns"].get(DELETED_COLUMN, {}).get("hard_delete") is True
         assert has_tombstones == (ep.table in deletes_removed), ep.table
     assert "cdr" not in deletes_removed and len(deletes_removed) == 15
