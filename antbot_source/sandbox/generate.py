@@ -369,9 +369,8 @@ class AccountGenerator:
             "occ_count": np.where(parent == NULL_INT, 0, 1),
         })
         a_status = np.where(past, rng.choice([5, 3, 4], n, p=[0.7, 0.2, 0.1]), 1)
-        # reminders due within a day are being called (in process) now and then
-        soon = ~past & (start < self.now + DAY) & (self.extra_rng(1).random(n) < 0.5)
-        a_status[soon] = 2
+        if past.any():  # the latest reminder due is being called (in process)
+            a_status[np.flatnonzero(past)[np.argmax(start[past])]] = 2
         result = np.where(a_status == 5, rng.choice([1, 2, 3], n, p=[0.7, 0.2, 0.1]), 0)
         attempts = np.where(past, rng.integers(1, 4, n), 0)
         a_created = start - 2 * DAY
