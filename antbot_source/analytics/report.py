@@ -97,7 +97,11 @@ def _table(frame: pd.DataFrame, columns: dict[str, tuple[str, Callable[[object],
 
 def best_hours(hourly: pd.DataFrame) -> str:
     """The hours with the highest ASR among those with enough attempts, as an HTML table."""
-    ranked = hourly[hourly["sample_ok"].astype(bool)].nlargest(BEST_HOURS, "asr") if not hourly.empty else hourly
+    if hourly.empty:
+        return _html_table(pd.DataFrame())
+    ranked = hourly[hourly["sample_ok"].astype(bool)].nlargest(BEST_HOURS, "asr")
+    if ranked.empty:
+        return f'<p class="empty">no weekday-hour has {MIN_SAMPLE} attempts yet</p>'
     shown = pd.DataFrame({
         "weekday": ranked["weekday_name"].astype(str),
         "hour": [f"{int(h):02d}:00" for h in ranked["hour"]],
