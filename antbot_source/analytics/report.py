@@ -67,9 +67,9 @@ def fmt_day(value: object) -> str:
 
 def _html_table(shown: pd.DataFrame, faded: pd.Series | None = None, text_columns: int = 1) -> str:
     """`shown` (text cells) as an HTML table, its first `text_columns` columns aligned left; rows where
-    `faded` holds are greyed (class "small")."""
+    `faded` holds are greyed (class "small"). Nothing when it has no row: its chart says "no data yet"."""
     if shown.empty:
-        return '<p class="empty">no data yet</p>'
+        return ""
 
     def cell(tag: str, i: int, value: object) -> str:
         align = ' class="text"' if i < text_columns else ""
@@ -98,7 +98,7 @@ def _table(frame: pd.DataFrame, columns: dict[str, tuple[str, Callable[[object],
 def best_hours(hourly: pd.DataFrame) -> str:
     """The hours with the highest ASR among those with enough attempts, as an HTML table."""
     if hourly.empty:
-        return _html_table(pd.DataFrame())
+        return '<p class="empty">no data yet</p>'
     ranked = hourly[hourly["sample_ok"].astype(bool)].nlargest(BEST_HOURS, "asr")
     if ranked.empty:
         return f'<p class="empty">no weekday-hour has {MIN_SAMPLE} attempts yet</p>'
@@ -109,6 +109,15 @@ def best_hours(hourly: pd.DataFrame) -> str:
         "ASR": ranked["asr"].map(fmt_percent),
     })
     return _html_table(shown, text_columns=2)
+
+
+def survey_text(read: pd.Series) -> str:
+    """What the survey chart rests on: how many subscribers answered, how many answers were unreadable."""
+    if not read["subscribers"]:
+        return "No survey answers yet."
+    return (f"Answers that {fmt_count(read['subscribers'])} subscribers gave (collected_data), per question; "
+            f"{fmt_count(read['malformed'])} answers could not be read as questions and answers (malformed text) "
+            f"and are left out. Faded: fewer than {MIN_SAMPLE} respondents.")
 
 
 def gateway_table(gateways: pd.DataFrame) -> str:
@@ -181,7 +190,7 @@ def render_report(frames: dict[str, pd.DataFrame], dataset: str) -> str:
     trend = frames["trend"]
     kind_totals = trend.groupby("call_kind")["attempts"].sum() if not trend.empty else pd.Series(dtype=int)
     kinds_text = ", ".join(f"{kinds.get(k, k)} {fmt_count(n)}" for k, n in kind_totals.items()) or "none yet"
-    survey_read = frames["survey_read"].iloc[0]
+    survey_note = survey_text(frames["survey_read"].iloc[0])
     progress_table = _table(
         frames["progress"],
         {
@@ -210,8 +219,7 @@ def render_report(frames: dict[str, pd.DataFrame], dataset: str) -> str:
         gateway_table=gateway_table(frames["gateways"]),
         best_hours=best_hours(frames["hourly"]),
         chart_survey=_svg64(charts.survey_answers(frames["survey"])),
-        survey_subscribers=fmt_count(survey_read["subscribers"]),
-        survey_malformed=fmt_count(survey_read["malformed"]),
+        survey_note=html.escape(survey_note),
         chart_reminders=_svg64(charts.reminder_outcomes(frames["reminders"])),
         reminder_table=reminder_table(frames["reminders"]),
         dataset=html.escape(dataset),

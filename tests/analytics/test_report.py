@@ -151,9 +151,13 @@ def test_report_sections_without_data(sandbox, monkeypatch, tmp_path) -> None:
     text = out.read_text(encoding="utf-8")
     for section in NEW_SECTIONS:
         assert f"<h2>{section}</h2>" in text
-    for section in ("Campaigns", "Gateways", "By hour and weekday", "Reminder calls", "Load health"):
-        part = text.split(f"<h2>{section}</h2>", 1)[1].split("<h2>", 1)[0]
-        assert '<p class="empty">no data yet</p>' in part, section
+    def part(section: str) -> str:
+        return text.split(f"<h2>{section}</h2>", 1)[1].split("<h2>", 1)[0]
+
+    for section in ("Campaigns", "Gateways", "Reminder calls", "Load health"):
+        assert "<table>" not in part(section), f"{section}: an empty table under a chart saying no data yet"
+    assert '<p class="empty">no data yet</p>' in part("By hour and weekday")  # the best hours
+    assert "No survey answers yet." in part("Survey answers")
     assert text.count('src="data:image/svg+xml;base64,') == CHARTS
     with duckdb.connect(str(database), read_only=True) as con:
         frames = read_frames(lambda sql: con.sql(sql).df(), "antbot")
