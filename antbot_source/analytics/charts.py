@@ -12,7 +12,7 @@ import pandas as pd
 from matplotlib.dates import DateFormatter
 from matplotlib.figure import Figure
 
-from antbot_source.analytics.formats import campaign_label
+from antbot_source.analytics.formats import campaign_label, gateway_label
 from antbot_source.analytics.labels import CAUSE_GROUPS, LOOKUPS, MIN_SAMPLE
 
 CAUSE_COLOURS = {
@@ -279,8 +279,7 @@ def gateway_outcomes(gateway_kpis: pd.DataFrame) -> Figure:
     if gateway_kpis.empty:
         return no_data(title)
     data = with_labels(gateway_kpis)
-    gateway = [("(no gateway)" if pd.isna(n) and pd.isna(i) else n if pd.notna(n) else f"gateway {int(i)}")
-               for i, n in zip(data["gateway_id"], data["gateway_name"], strict=True)]
+    gateway = [gateway_label(i, n) for i, n in zip(data["gateway_id"], data["gateway_name"], strict=True)]
     data["row"] = [f"{g} · {c} ({n:,})" for g, c, n in zip(gateway, data["campaign"], data["attempts"], strict=True)]
     data = data.assign(gateway=gateway).sort_values(["gateway", "attempts"], ascending=[False, True])
     fig = Figure(figsize=(10, 0.42 * len(data) + 1.8), layout="constrained")
@@ -350,22 +349,33 @@ def _answer_order(answer: str) -> tuple[int, float, str]:
         return (1, 0.0, answer)
 
 
+def with_outcome(outcomes: pd.DataFrame) -> pd.DataFrame:
+    """`outcomes` (rows of `reminder_outcomes`) with an `outcome` column: the result label of a reminder
+    that succeeded (status 5), else the status label; "other" for a code without a label."""
+    done = outcomes["status"] == 5
+    outcome = np.where(done, outcomes["result_label"], outcomes["status_label"])
+    return outcomes.assign(outcome=pd.Series(outcome, index=outcomes.index).fillna("other"))
+
+
+def outcome_name(outcome: str) -> str:
+    return "succeeded, no result" if outcome == "none" else outcome
+
+
 def reminder_outcomes(outcomes: pd.DataFrame) -> Figure:
     """Reminder calls per day of their notice, stacked by what became of them, from `reminder_outcomes`."""
     title = "Reminder calls per day, by outcome (Vietnam time)"
     if outcomes.empty or outcomes["day"].isna().all():
         return no_data(title)
     data = outcomes.dropna(subset=["day"]).assign(day=lambda f: pd.to_datetime(f["day"]))
-    done = data["status"] == 5
-    data["outcome"] = np.where(done, data["result_label"].fillna("other"), data["status_label"].fillna("other"))
-    counts = data.pivot_table(index="day", columns="outcome", values="alarms", aggfunc="sum", fill_value=0)
+    counts = with_outcome(data).pivot_table(index="day", columns="outcome", values="alarms", aggfunc="sum",
+                                            fill_value=0)
     fig = Figure(figsize=(11, 3.6), layout="constrained")
     ax = fig.subplots()
     bottom = np.zeros(len(counts))
     for outcome, colour in REMINDER_COLOURS.items():
         if outcome in counts:
-            label = "succeeded, no result" if outcome == "none" else outcome
-            ax.bar(counts.index, counts[outcome], bottom=bottom, width=0.8, color=colour, label=label)
+            ax.bar(counts.index, counts[outcome], bottom=bottom, width=0.8, color=colour,
+                   label=outcome_name(outcome))
             bottom += counts[outcome].to_numpy()
     ax.set_ylabel("reminder calls")
     ax.xaxis.set_major_formatter(DateFormatter("%m-%d"))

@@ -42,3 +42,10 @@ def campaign_label(campaign_id: object, campaign_name: object, call_kind: object
     if missing(campaign_name):
         return f"campaign {int(campaign_id)}"
     return str(campaign_name)
+
+
+def gateway_label(gateway_id: object, gateway_name: object) -> str:
+    """How a gateway is named: its name, else its id, else "(no gateway)"."""
+    if not missing(gateway_name):
+        return str(gateway_name)
+    return "(no gateway)" if missing(gateway_id) else f"gateway {int(gateway_id)}"

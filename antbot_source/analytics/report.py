@@ -14,7 +14,15 @@ import dlt
 import pandas as pd
 
 from antbot_source.analytics import charts
-from antbot_source.analytics.formats import MISSING, fmt_count, fmt_hours, fmt_percent, fmt_seconds, missing
+from antbot_source.analytics.formats import (
+    MISSING,
+    fmt_count,
+    fmt_hours,
+    fmt_percent,
+    fmt_seconds,
+    gateway_label,
+    missing,
+)
 from antbot_source.analytics.labels import LOOKUPS, MIN_SAMPLE
 
 # frame name -> query over the analytics views; {schema} is the quoted dataset name.
@@ -121,8 +129,7 @@ def survey_text(read: pd.Series) -> str:
 
 
 def gateway_table(gateways: pd.DataFrame) -> str:
-    names = [n if not missing(n) else "(no gateway)" if missing(i) else f"gateway {int(i)}"
-             for i, n in zip(gateways["gateway_id"], gateways["gateway_name"], strict=True)]
+    names = [gateway_label(i, n) for i, n in zip(gateways["gateway_id"], gateways["gateway_name"], strict=True)]
     first = {"gateway": names, "campaign": list(charts.with_labels(gateways)["campaign"])}
     return _table(gateways, {
         "attempts": ("attempts", fmt_count),
@@ -138,19 +145,13 @@ def gateway_table(gateways: pd.DataFrame) -> str:
 def reminder_table(reminders: pd.DataFrame) -> str:
     """Reminder calls per calendar: how many, and what became of them."""
     if reminders.empty:
-        return _html_table(pd.DataFrame())
-    data = reminders.assign(
-        calendar=reminders["calendar_name"].fillna("(no calendar)"),
-        outcome=[(r if s == 5 else lbl) if not missing(r if s == 5 else lbl) else "other"
-                 for s, r, lbl in zip(reminders["status"], reminders["result_label"], reminders["status_label"],
-                                      strict=True)],
-    )
+        return ""  # the chart above says "no data yet"
+    data = charts.with_outcome(reminders).assign(calendar=reminders["calendar_name"].fillna("(no calendar)"))
     counts = data.pivot_table(index="calendar", columns="outcome", values="alarms", aggfunc="sum", fill_value=0)
     order = [o for o in charts.REMINDER_COLOURS if o in counts.columns]
     shown = pd.DataFrame({"calendar": counts.index, "reminders": counts.sum(axis=1).map(fmt_count).to_numpy()})
     for outcome in order:
-        heading = "succeeded, no result" if outcome == "none" else outcome
-        shown[heading] = counts[outcome].map(fmt_count).to_numpy()
+        shown[charts.outcome_name(outcome)] = counts[outcome].map(fmt_count).to_numpy()
     return _html_table(shown)
 
 
