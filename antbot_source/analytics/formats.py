@@ -3,6 +3,8 @@ the charts; free of pandas and matplotlib, so that commands printing a table sta
 
 from __future__ import annotations
 
+from antbot_source.analytics.labels import LOOKUPS
+
 MISSING = "–"
 
 
@@ -32,10 +34,18 @@ def fmt_hours(value: object) -> str:
     return MISSING if missing(value) else f"{int(value) / 3600:,.1f} h"
 
 
-def campaign_label(campaign_id: object, campaign_name: object) -> str:
-    """How a campaign is named: its name, else its id, else "(no campaign)"."""
+def campaign_label(campaign_id: object, campaign_name: object, call_kind: object = None) -> str:
+    """How a campaign is named: its name, else its id; calls outside campaigns by their kind, "(OTP calls)"."""
     if missing(campaign_id):
-        return "(no campaign)"
+        kind = LOOKUPS["lookup_call_kind"].get(str(call_kind), "no campaign")
+        return f"({kind})"
     if missing(campaign_name):
         return f"campaign {int(campaign_id)}"
     return str(campaign_name)
+
+
+def gateway_label(gateway_id: object, gateway_name: object) -> str:
+    """How a gateway is named: its name, else its id, else "(no gateway)"."""
+    if not missing(gateway_name):
+        return str(gateway_name)
+    return "(no gateway)" if missing(gateway_id) else f"gateway {int(gateway_id)}"

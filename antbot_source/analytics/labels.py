@@ -8,6 +8,12 @@ from __future__ import annotations
 
 from typing import Final
 
+# The smallest sample a rate (ASR, an answer's share) is read from: attempts of a KPI row, respondents
+# of a survey question. Below it a row is kept but flagged (`sample_ok` FALSE), never ranked, and
+# greyed in the charts: at 50, the 95% margin of a rate near 50% is about +-14 points
+# (1.96 * sqrt(0.25 / 50)); at the 27 attempts of an edge-of-day hour it is +-19.
+MIN_SAMPLE: Final = 50
+
 # The groups of `cdr_hangup_causes`, in display order.
 CAUSE_GROUPS: Final = ("answered", "busy", "no answer", "rejected", "invalid number", "network", "other")
 
@@ -34,6 +40,8 @@ LOOKUPS: Final[dict[str, dict[int | str, str]]] = {
         "FAILED": "failed",
     },
     "lookup_leg_type": {1: "A-leg", 2: "B-leg"},
+    "lookup_call_kind": {"campaign": "campaign calls", "otp": "OTP calls", "alarm": "reminder calls",
+                         "other": "other calls"},
     "lookup_amd_status": {1: "person", 2: "machine", 3: "unsure"},
     "lookup_alarm_status": {1: "pending", 2: "in process", 3: "failure", 4: "retry", 5: "success"},
     "lookup_alarm_result": {0: "none", 1: "confirmed", 2: "cancelled", 3: "rescheduled"},

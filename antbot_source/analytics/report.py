@@ -14,7 +14,16 @@ import dlt
 import pandas as pd
 
 from antbot_source.analytics import charts
-from antbot_source.analytics.formats import MISSING, fmt_count, fmt_hours, fmt_percent, fmt_seconds, missing
+from antbot_source.analytics.formats import (
+    MISSING,
+    fmt_count,
+    fmt_hours,
+    fmt_percent,
+    fmt_seconds,
+    gateway_label,
+    missing,
+)
+from antbot_source.analytics.labels import LOOKUPS, MIN_SAMPLE
 
 # frame name -> query over the analytics views; {schema} is the quoted dataset name.
 QUERIES = {
@@ -26,8 +35,15 @@ QUERIES = {
     "progress": "SELECT * FROM {schema}.campaign_progress ORDER BY campaign_id",
     "span": "SELECT MIN(day_local) AS first_day, MAX(day_local) AS last_day FROM {schema}.cdr_enriched",
     "health": "SELECT * FROM {schema}.load_health WHERE table_name = 'cdr' ORDER BY started_at",
+    "trend": "SELECT * FROM {schema}.cdr_daily ORDER BY day, call_kind",
+    "gateways": "SELECT * FROM {schema}.cdr_gateway_kpis ORDER BY gateway_id, attempts DESC",
+    "survey": "SELECT * FROM {schema}.survey_answer_shares ORDER BY campaign_id, question, subscribers DESC",
+    "survey_read": "SELECT COUNT(DISTINCT subscriber_id) AS subscribers, COUNT(*) FILTER (WHERE malformed) "
+    "AS malformed FROM {schema}.survey_answers",
+    "reminders": "SELECT * FROM {schema}.reminder_outcomes ORDER BY day, calendar_id",
 }
 HEALTH_RUNS = 10  # runs listed in the report's load-health table (the chart shows every run)
+BEST_HOURS = 5  # hours listed as the best to call
 
 
 def read_frames(query: Callable[[str], pd.DataFrame], schema: str) -> dict[str, pd.DataFrame]:
@@ -46,16 +62,97 @@ def read_pipeline_frames(pipeline: dlt.Pipeline) -> dict[str, pd.DataFrame]:
         return read_frames(query, client.fully_qualified_dataset_name())
 
 
+def _cell(value: object) -> str:
+    """A load-health value as text: numbers with thousands separators."""
+    if missing(value):
+        return MISSING
+    return f"{value:,.0f}" if isinstance(value, int | float) and not isinstance(value, bool) else str(value)
+
+
 def fmt_day(value: object) -> str:
     return MISSING if missing(value) else pd.Timestamp(value).strftime("%Y-%m-%d")
 
 
-def _table(frame: pd.DataFrame, columns: dict[str, tuple[str, Callable[[object], str]]]) -> str:
-    """`frame` as an HTML table: column -> (heading, formatter), plus the campaign label first."""
-    shown = pd.DataFrame({"campaign": charts.with_labels(frame)["campaign"]})
+def _html_table(shown: pd.DataFrame, faded: pd.Series | None = None, text_columns: int = 1) -> str:
+    """`shown` (text cells) as an HTML table, its first `text_columns` columns aligned left; rows where
+    `faded` holds are greyed (class "small"). Nothing when it has no row: its chart says "no data yet"."""
+    if shown.empty:
+        return ""
+
+    def cell(tag: str, i: int, value: object) -> str:
+        align = ' class="text"' if i < text_columns else ""
+        return f"<{tag}{align}>{html.escape(str(value))}</{tag}>"
+
+    head = "".join(cell("th", i, c) for i, c in enumerate(shown.columns))
+    rows = []
+    flags = [False] * len(shown) if faded is None else [bool(f) for f in faded]
+    for values, small in zip(shown.itertuples(index=False), flags, strict=True):
+        cells = "".join(cell("td", i, v) for i, v in enumerate(values))
+        rows.append(f'<tr class="small">{cells}</tr>' if small else f"<tr>{cells}</tr>")
+    return f'<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{chr(10).join(rows)}\n</tbody>\n</table>'
+
+
+def _table(frame: pd.DataFrame, columns: dict[str, tuple[str, Callable[[object], str]]],
+           first: dict[str, list[str]] | None = None) -> str:
+    """`frame` as an HTML table: the campaign label first (or the `first` columns given), then
+    column -> (heading, formatter); rows whose `sample_ok` is FALSE are greyed."""
+    shown = pd.DataFrame(first if first is not None else {"campaign": charts.with_labels(frame)["campaign"]})
     for column, (heading, fmt) in columns.items():
-        shown[heading] = frame[column].map(fmt)
-    return shown.to_html(index=False, border=0, escape=True)
+        shown[heading] = frame[column].map(fmt).to_numpy()
+    faded = ~frame["sample_ok"].astype(bool) if "sample_ok" in frame else None
+    return _html_table(shown, faded, text_columns=len(first) if first is not None else 1)
+
+
+def best_hours(hourly: pd.DataFrame) -> str:
+    """The hours with the highest ASR among those with enough attempts, as an HTML table."""
+    if hourly.empty:
+        return '<p class="empty">no data yet</p>'
+    ranked = hourly[hourly["sample_ok"].astype(bool)].nlargest(BEST_HOURS, "asr")
+    if ranked.empty:
+        return f'<p class="empty">no weekday-hour has {MIN_SAMPLE} attempts yet</p>'
+    shown = pd.DataFrame({
+        "weekday": ranked["weekday_name"].astype(str),
+        "hour": [f"{int(h):02d}:00" for h in ranked["hour"]],
+        "attempts": ranked["attempts"].map(fmt_count),
+        "ASR": ranked["asr"].map(fmt_percent),
+    })
+    return _html_table(shown, text_columns=2)
+
+
+def survey_text(read: pd.Series) -> str:
+    """What the survey chart rests on: how many subscribers answered, how many answers were unreadable."""
+    if not read["subscribers"]:
+        return "No survey answers yet."
+    return (f"Answers that {fmt_count(read['subscribers'])} subscribers gave (collected_data), per question; "
+            f"{fmt_count(read['malformed'])} answers could not be read as questions and answers (malformed text) "
+            f"and are left out. Faded: fewer than {MIN_SAMPLE} respondents.")
+
+
+def gateway_table(gateways: pd.DataFrame) -> str:
+    names = [gateway_label(i, n) for i, n in zip(gateways["gateway_id"], gateways["gateway_name"], strict=True)]
+    first = {"gateway": names, "campaign": list(charts.with_labels(gateways)["campaign"])}
+    return _table(gateways, {
+        "attempts": ("attempts", fmt_count),
+        "answered": ("answered", fmt_count),
+        "asr": ("ASR", fmt_percent),
+        "ner": ("NER", fmt_percent),
+        "acd_seconds": ("ACD", fmt_seconds),
+        "ended_network": ("network failures", fmt_count),
+        "ended_invalid_number": ("invalid numbers", fmt_count),
+    }, first)
+
+
+def reminder_table(reminders: pd.DataFrame) -> str:
+    """Reminder calls per calendar: how many, and what became of them."""
+    if reminders.empty:
+        return ""  # the chart above says "no data yet"
+    data = charts.with_outcome(reminders).assign(calendar=reminders["calendar_name"].fillna("(no calendar)"))
+    counts = data.pivot_table(index="calendar", columns="outcome", values="alarms", aggfunc="sum", fill_value=0)
+    order = [o for o in charts.REMINDER_COLOURS if o in counts.columns]
+    shown = pd.DataFrame({"calendar": counts.index, "reminders": counts.sum(axis=1).map(fmt_count).to_numpy()})
+    for outcome in order:
+        shown[charts.outcome_name(outcome)] = counts[outcome].map(fmt_count).to_numpy()
+    return _html_table(shown)
 
 
 def _svg64(fig) -> str:
@@ -90,6 +187,11 @@ def render_report(frames: dict[str, pd.DataFrame], dataset: str) -> str:
             "machine_share": ("machine share", fmt_percent),
         },
     )
+    kinds = LOOKUPS["lookup_call_kind"]
+    trend = frames["trend"]
+    kind_totals = trend.groupby("call_kind")["attempts"].sum() if not trend.empty else pd.Series(dtype=int)
+    kinds_text = ", ".join(f"{kinds.get(k, k)} {fmt_count(n)}" for k, n in kind_totals.items()) or "none yet"
+    survey_note = survey_text(frames["survey_read"].iloc[0])
     progress_table = _table(
         frames["progress"],
         {
@@ -111,6 +213,16 @@ def render_report(frames: dict[str, pd.DataFrame], dataset: str) -> str:
     span = frames["span"].iloc[0]
     template = Template(files("antbot_source.analytics").joinpath("report.html").read_text())
     return template.substitute(
+        min_sample=MIN_SAMPLE,
+        call_kinds=html.escape(kinds_text),
+        chart_trend=_svg64(charts.daily_trend(trend)),
+        chart_gateways=_svg64(charts.gateway_outcomes(frames["gateways"])),
+        gateway_table=gateway_table(frames["gateways"]),
+        best_hours=best_hours(frames["hourly"]),
+        chart_survey=_svg64(charts.survey_answers(frames["survey"])),
+        survey_note=html.escape(survey_note),
+        chart_reminders=_svg64(charts.reminder_outcomes(frames["reminders"])),
+        reminder_table=reminder_table(frames["reminders"]),
         dataset=html.escape(dataset),
         first_day=fmt_day(span["first_day"]),
         last_day=fmt_day(span["last_day"]),
@@ -124,8 +236,7 @@ def render_report(frames: dict[str, pd.DataFrame], dataset: str) -> str:
         chart_causes=_svg64(charts.hangup_causes(frames["causes"])),
         chart_funnel=_svg64(charts.campaign_funnel(frames["progress"])),
         chart_lateness=_svg64(charts.lateness_over_runs(health)),
-        health_table=health_table.to_html(index=False, border=0, escape=True, na_rep=MISSING,
-                                          float_format=lambda v: f"{v:,.0f}"),
+        health_table=_html_table(health_table.map(_cell)),
     )
 
 

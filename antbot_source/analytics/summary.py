@@ -12,7 +12,7 @@ def campaign_kpis_table(pipeline: dlt.Pipeline) -> Table:
     """Attempts, answered, ASR, NER, ACD and machine share per campaign, as the views give them."""
     with pipeline.sql_client() as client:
         rows = client.execute_sql(
-            "SELECT campaign_id, campaign_name, attempts, answered, asr, ner, acd_seconds, machine_share "
+            "SELECT campaign_id, campaign_name, call_kind, attempts, answered, asr, ner, acd_seconds, machine_share "
             f"FROM {client.fully_qualified_dataset_name()}.cdr_campaign_kpis ORDER BY campaign_id NULLS LAST"
         )
     table = Table(title="KPIs per campaign (A-legs; views cdr_campaign_kpis)")
@@ -20,10 +20,10 @@ def campaign_kpis_table(pipeline: dlt.Pipeline) -> Table:
     table.add_column("campaign", ratio=1)
     for heading in ("attempts", "answered", "ASR", "NER", "ACD", "machine"):
         table.add_column(heading, justify="right", no_wrap=True)
-    for cid, name, attempts, answered, asr, ner, acd, machine in rows or []:
+    for cid, name, kind, attempts, answered, asr, ner, acd, machine in rows or []:
         table.add_row(
             "" if cid is None else str(cid),
-            campaign_label(cid, name),
+            campaign_label(cid, name, kind),
             fmt_count(attempts),
             fmt_count(answered),
             fmt_percent(asr),

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from importlib.resources import files
 
 import dlt
 from dlt.destinations.sql_client import SqlClientBase
 
-from antbot_source.analytics.labels import DISPOSITION_GROUPS, LOOKUPS, NER_CAUSES, Q850_CAUSES
+from antbot_source.analytics.labels import (
+    CAUSE_GROUPS,
+    DISPOSITION_GROUPS,
+    LOOKUPS,
+    MIN_SAMPLE,
+    NER_CAUSES,
+    Q850_CAUSES,
+)
 
 _SQL = files("antbot_source.analytics")
 # the loaded tables the views read
-SOURCE_TABLES = ("cdr", "campaigns", "subscribers")
+SOURCE_TABLES = ("cdr", "campaigns", "subscribers", "gateways", "alarms", "events", "calendars")
 
 
 def _literal(value: object) -> str:
@@ -47,12 +55,27 @@ def lookup_statements(schema: str) -> list[str]:
     return statements
 
 
+def cause_group_calls() -> str:
+    """The select list counting A-legs that ended in each unanswered cause group: `ended_busy`, ..."""
+    return ",\n    ".join(
+        f"COUNT(*) FILTER (WHERE cause_group = {_literal(group)}) AS ended_{group.replace(' ', '_')}"
+        for group in CAUSE_GROUPS
+        if group != "answered"
+    )
+
+
 def view_statements(schema: str) -> list[str]:
     """Every CREATE VIEW statement, lookups first, for the dataset `schema` (already quoted)."""
     kpi_columns = _SQL.joinpath("kpi_columns.sql").read_text().strip()
     text = _SQL.joinpath("views.sql").read_text()
     body = [part.strip() for part in re.split(r"^;$", text, flags=re.MULTILINE)]
-    views = [part.replace("{schema}", schema).replace("{kpi_columns}", kpi_columns) for part in body]
+    fills = {
+        "{schema}": schema,
+        "{kpi_columns}": kpi_columns,
+        "{cause_group_calls}": cause_group_calls(),
+        "{min_sample}": str(MIN_SAMPLE),
+    }
+    views = [functools.reduce(lambda text, fill: text.replace(*fill), fills.items(), part) for part in body]
     return lookup_statements(schema) + views
 
 

@@ -19,7 +19,13 @@ SELECT
         WHEN c.disposition = 'ANSWER' THEN 'answered'
         ELSE COALESCE(cause.cause_group, disp.cause_group, 'other')
     END AS cause_group,
-    COALESCE(cause.counts_for_ner, FALSE) AS ner_effective
+    COALESCE(cause.counts_for_ner, FALSE) AS ner_effective,
+    CASE
+        WHEN c.campaign IS NOT NULL THEN 'campaign'
+        WHEN c.otp THEN 'otp'
+        WHEN c.alarm THEN 'alarm'
+        ELSE 'other'
+    END AS call_kind
 FROM (
     SELECT cdr.*, cdr.starting_date AT TIME ZONE 'Asia/Ho_Chi_Minh' AS starting_local
     FROM {schema}.cdr AS cdr
@@ -37,19 +43,19 @@ SELECT {kpi_columns}
 FROM {schema}.cdr_enriched
 WHERE is_a_leg
 ;
--- KPIs per campaign (campaign_id NULL: calls outside any campaign).
+-- KPIs per campaign (campaign_id NULL: calls outside any campaign, one row per call_kind).
 CREATE VIEW {schema}.cdr_campaign_kpis AS
-SELECT campaign AS campaign_id, campaign_name, {kpi_columns}
+SELECT campaign AS campaign_id, campaign_name, call_kind, {kpi_columns}
 FROM {schema}.cdr_enriched
 WHERE is_a_leg
-GROUP BY campaign, campaign_name
+GROUP BY campaign, campaign_name, call_kind
 ;
 -- KPIs per campaign and Vietnam-local day.
 CREATE VIEW {schema}.cdr_campaign_daily AS
-SELECT campaign AS campaign_id, campaign_name, day_local AS day, {kpi_columns}
+SELECT campaign AS campaign_id, campaign_name, call_kind, day_local AS day, {kpi_columns}
 FROM {schema}.cdr_enriched
 WHERE is_a_leg
-GROUP BY campaign, campaign_name, day_local
+GROUP BY campaign, campaign_name, call_kind, day_local
 ;
 -- KPIs per Vietnam-local ISO weekday (1 Monday) and hour, over all campaigns.
 CREATE VIEW {schema}.cdr_hourly_profile AS
@@ -64,13 +70,14 @@ CREATE VIEW {schema}.cdr_hangup_causes AS
 SELECT
     campaign AS campaign_id,
     campaign_name,
+    call_kind,
     cause_group,
     COUNT(*) AS calls,
     CAST(COUNT(*) AS DOUBLE PRECISION)
-        / CAST(SUM(COUNT(*)) OVER (PARTITION BY campaign) AS DOUBLE PRECISION) AS share
+        / CAST(SUM(COUNT(*)) OVER (PARTITION BY campaign, call_kind) AS DOUBLE PRECISION) AS share
 FROM {schema}.cdr_enriched
 WHERE is_a_leg
-GROUP BY campaign, campaign_name, cause_group
+GROUP BY campaign, campaign_name, call_kind, cause_group
 ;
 -- One row per campaign: subscribers by status and how far the campaign has got.
 CREATE VIEW {schema}.campaign_progress AS
@@ -121,3 +128,110 @@ FROM {schema}.campaigns AS camp
 LEFT JOIN subs ON subs.campaign = camp.id
 LEFT JOIN reached ON reached.campaign = camp.id
 LEFT JOIN {schema}.lookup_campaign_status AS st ON st.code = camp.status
+;
+-- Operations views: the daily trend, gateways, survey answers, reminder calls.
+-- KPIs per Vietnam-local day and call kind, with the talk time in minutes.
+CREATE VIEW {schema}.cdr_daily AS
+SELECT daily.*, CAST(daily.billsec_total AS DOUBLE PRECISION) / 60 AS talk_minutes
+FROM (
+    SELECT day_local AS day, call_kind, {kpi_columns}
+    FROM {schema}.cdr_enriched
+    WHERE is_a_leg
+    GROUP BY day_local, call_kind
+) AS daily
+;
+-- KPIs per gateway (used_gateway) and campaign, with the A-legs that ended in each hangup-cause group.
+CREATE VIEW {schema}.cdr_gateway_kpis AS
+SELECT
+    e.used_gateway AS gateway_id,
+    gw.name AS gateway_name,
+    e.campaign AS campaign_id,
+    e.campaign_name,
+    e.call_kind,
+    {kpi_columns},
+    {cause_group_calls}
+FROM {schema}.cdr_enriched AS e
+LEFT JOIN {schema}.gateways AS gw ON gw.id = e.used_gateway
+WHERE e.is_a_leg
+GROUP BY e.used_gateway, gw.name, e.campaign, e.campaign_name, e.call_kind
+;
+-- One row per subscriber and answer in `collected_data`: a JSON object's leaves, nested keys joined by
+-- "." into `question`; text that is not a JSON object (malformed, a bare value) is one row with
+-- `malformed` TRUE and no question. Empty, absent and JSON-null values give no row.
+CREATE VIEW {schema}.survey_answers AS
+WITH RECURSIVE collected AS (
+    SELECT
+        s.id AS subscriber_id,
+        s.campaign AS campaign_id,
+        s.contact AS contact_id,
+        CAST(s.collected_data AS JSON) AS data,
+        LEFT(LTRIM(CAST(s.collected_data AS VARCHAR)), 1) = '{' AS is_object
+    FROM {schema}.subscribers AS s
+    WHERE s.collected_data IS NOT NULL
+),
+nodes (subscriber_id, campaign_id, contact_id, question, value, is_object) AS (
+    SELECT c.subscriber_id, c.campaign_id, c.contact_id, e.key, e.value,
+        LEFT(LTRIM(CAST(e.value AS VARCHAR)), 1) = '{'
+    FROM collected AS c,
+        json_each(CASE WHEN c.is_object THEN c.data ELSE CAST('{}' AS JSON) END) AS e
+    UNION ALL
+    SELECT n.subscriber_id, n.campaign_id, n.contact_id, n.question || '.' || e.key, e.value,
+        LEFT(LTRIM(CAST(e.value AS VARCHAR)), 1) = '{'
+    FROM nodes AS n,
+        json_each(CASE WHEN n.is_object THEN n.value ELSE CAST('{}' AS JSON) END) AS e
+    WHERE n.is_object
+),
+answers AS (
+    -- a JSON value as text (a string without its quotes), read the same way by both databases
+    SELECT subscriber_id, campaign_id, contact_id, question,
+        CAST('{"v":' || CAST(value AS VARCHAR) || '}' AS JSON) ->> 'v' AS answer, FALSE AS malformed
+    FROM nodes
+    WHERE NOT is_object
+    UNION ALL
+    SELECT subscriber_id, campaign_id, contact_id, CAST(NULL AS VARCHAR),
+        CAST('{"v":' || CAST(data AS VARCHAR) || '}' AS JSON) ->> 'v', TRUE
+    FROM collected
+    WHERE NOT is_object AND CAST(data AS VARCHAR) <> 'null'
+)
+SELECT a.campaign_id, camp.name AS campaign_name, a.subscriber_id, a.contact_id, a.question, a.answer,
+    a.malformed
+FROM answers AS a
+LEFT JOIN {schema}.campaigns AS camp ON camp.id = a.campaign_id
+WHERE NOT (a.malformed AND TRIM(COALESCE(a.answer, '')) = '')
+;
+-- The distribution of the answers to each question of a campaign's survey (malformed rows left out).
+CREATE VIEW {schema}.survey_answer_shares AS
+SELECT
+    campaign_id,
+    campaign_name,
+    question,
+    answer,
+    COUNT(*) AS subscribers,
+    CAST(SUM(COUNT(*)) OVER (PARTITION BY campaign_id, question) AS BIGINT) AS respondents,
+    CAST(COUNT(*) AS DOUBLE PRECISION)
+        / CAST(SUM(COUNT(*)) OVER (PARTITION BY campaign_id, question) AS DOUBLE PRECISION) AS share,
+    SUM(COUNT(*)) OVER (PARTITION BY campaign_id, question) >= {min_sample} AS sample_ok
+FROM {schema}.survey_answers
+WHERE NOT malformed
+GROUP BY campaign_id, campaign_name, question, answer
+;
+-- Reminder calls (alarms) per Vietnam-local day of their notice, calendar, status and result.
+CREATE VIEW {schema}.reminder_outcomes AS
+SELECT
+    CAST(a.date_start_notice AT TIME ZONE 'Asia/Ho_Chi_Minh' AS DATE) AS day,
+    ev.calendar AS calendar_id,
+    cal.name AS calendar_name,
+    a.status,
+    st.label AS status_label,
+    a.result,
+    res.label AS result_label,
+    COUNT(*) AS alarms,
+    CAST(COALESCE(SUM(a.num_attempt), 0) AS BIGINT) AS call_attempts
+FROM {schema}.alarms AS a
+LEFT JOIN {schema}.events AS ev ON ev.id = a.event
+LEFT JOIN {schema}.calendars AS cal ON cal.id = ev.calendar
+LEFT JOIN {schema}.lookup_alarm_status AS st ON st.code = a.status
+LEFT JOIN {schema}.lookup_alarm_result AS res ON res.code = a.result
+GROUP BY
+    CAST(a.date_start_notice AT TIME ZONE 'Asia/Ho_Chi_Minh' AS DATE), ev.calendar, cal.name, a.status,
+    st.label, a.result, res.label

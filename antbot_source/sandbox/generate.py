@@ -61,6 +61,9 @@ CAMPAIGNS = [
 PHONEBOOK_NAMES = ["Khách hàng HCM", "Khách hàng Hà Nội", "Nợ quá hạn", "Đơn hàng online", "Bảo hiểm",
                    "Khách hàng thân thiết", "Khách hàng Tết", "Danh sách mới"]
 GATEWAY_NAMES = ["AliceGW-Viettel", "AliceGW-Mobifone", "AliceGW-Vinaphone", "AliceGW-Backup"]
+SURVEY_TEMPLATE = 1  # "Khảo sát hài lòng": its campaigns collect several answers
+# collected_data as some deployments write it: empty, cut short, not JSON, a bare value
+ODD_COLLECTED = ["", "{}", '{"q1": "2", "rating": ', "q1=2;rating=4", "5", '["1", "4"]']
 TEMPLATES = [("Nhắc phí", "vi", True), ("Khảo sát hài lòng", "vi", False), ("Xác nhận đơn hàng", "vi", False),
              ("Nhắc nợ", "vi", False), ("Appointment reminder", "en", False)]
 
@@ -145,10 +148,15 @@ class AccountGenerator:
         self.t = tables
         self.ids = ids
         self.rng = np.random.default_rng([seed, account_no])
+        self.seed_key = [seed, account_no]  # extra streams of draws (`extra_rng`) leave self.rng's draws as they were
         self.user = user_id
         self.n_cdrs = n_cdrs
         self.now = now_us
         self.tag = "" if account_no == 0 else f" ({account_no})"
+
+    def extra_rng(self, stream: int) -> np.random.Generator:
+        """A random generator of its own, for draws added to the world after self.rng's sequence was set."""
+        return np.random.default_rng([*self.seed_key, stream])
 
     def past(self, n: int, lo_days: float, hi_days: float) -> np.ndarray:
         """n timestamps between now - hi_days and now - lo_days."""
@@ -361,6 +369,8 @@ class AccountGenerator:
             "occ_count": np.where(parent == NULL_INT, 0, 1),
         })
         a_status = np.where(past, rng.choice([5, 3, 4], n, p=[0.7, 0.2, 0.1]), 1)
+        if past.any():  # the latest reminder due is being called (in process)
+            a_status[np.flatnonzero(past)[np.argmax(start[past])]] = 2
         result = np.where(a_status == 5, rng.choice([1, 2, 3], n, p=[0.7, 0.2, 0.1]), 0)
         attempts = np.where(past, rng.integers(1, 4, n), 0)
         a_created = start - 2 * DAY
@@ -456,11 +466,10 @@ class AccountGenerator:
         if spec.status in (4, 5):
             status = np.where(status == 1, 4, status)
         subs["status"][who] = status
-        subs["collected_data"][who[completed]] = [
-            orjson.dumps({"q1": str(a), "rating": str(r)}).decode()
-            for a, r in zip(rng.integers(1, 3, int(completed.sum())).tolist(),
-                            rng.integers(1, 6, int(completed.sum())).tolist(), strict=True)
-        ]
+        answers = [{"q1": str(a), "rating": str(r)}
+                   for a, r in zip(rng.integers(1, 3, int(completed.sum())).tolist(),
+                                   rng.integers(1, 6, int(completed.sum())).tolist(), strict=True)]
+        subs["collected_data"][who[completed]] = self._collected(ci, answers)
         return {
             "starting_date": t, "duration": duration, "billsec": billsec, "cause": cause.astype(np.int16),
             "leg_type": np.ones(m, dtype=np.int64), "amd_status": amd,
@@ -469,6 +478,23 @@ class AccountGenerator:
             "otp": np.zeros(m, dtype=bool), "callerid": np.full(m, camps["callerid"][ci], dtype=object),
             "phone_number": subs["duplicate_contact"][sub], "id_order": np.zeros(m, dtype=np.int64),
         }
+
+    def _collected(self, ci: int, answers: list[dict]) -> list[str]:
+        """The `collected_data` text of completed subscribers: their answers as JSON, except a few that
+        come empty, malformed or as a bare value; the survey campaign asks more, one answer nested."""
+        rng = self.extra_rng(100 + ci)
+        n = len(answers)
+        if CAMPAIGNS[ci].template == SURVEY_TEMPLATE:
+            recommend = rng.choice(["yes", "no", "maybe"], n, p=[0.6, 0.3, 0.1]).tolist()
+            topic = rng.choice(["price", "service", "delivery"], n).tolist()
+            callback = (rng.random(n) < 0.3).tolist()
+            answers = [{**a, "recommend": r, "feedback": {"topic": t, "callback": c}}
+                       for a, r, t, c in zip(answers, recommend, topic, callback, strict=True)]
+        texts = [orjson.dumps(a).decode() for a in answers]
+        odd = rng.choice(len(ODD_COLLECTED), n)
+        for i in np.flatnonzero(rng.random(n) < 0.05).tolist():
+            texts[i] = ODD_COLLECTED[odd[i]]
+        return texts
 
     def _ring(self, cause: np.ndarray) -> np.ndarray:
         lo = np.array([F.DURATION_RING[d][0] for d in F.DISPOSITION])

@@ -145,7 +145,7 @@ class Table:
             return render_ts(col, vn_offset)
         if f.kind == "json":
             vals = col.tolist()
-            return vals if json_as_string else [None if v is None else orjson.loads(v) for v in vals]
+            return vals if json_as_string else [_parsed(v) for v in vals]
         if f.kind == "uuid":
             return col.astype("U36").tolist()
         return f.lookup[col].tolist()  # cat
@@ -269,3 +269,14 @@ def _as_column(values: Any, kind: str) -> np.ndarray:
         return values
     values = list(values)
     return np.fromiter(values, dtype=object, count=len(values))
+
+
+def _parsed(text: str | None) -> Any:
+    """A JSON field's stored text as the service renders it parsed: the value, or the text itself when it
+    is not JSON (a text field can hold anything)."""
+    if text is None:
+        return None
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return text

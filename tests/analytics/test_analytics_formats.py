@@ -24,5 +24,7 @@ def test_formats_of_database_and_frame_values():
     assert fmt_count(1234) == fmt_count(np.int64(1234)) == "1,234"
     assert fmt_percent(0.4625) == "46.2%" and fmt_percent(pd.NA) == fmt_percent(None) == "–"
     assert campaign_label(np.nan, None) == "(no campaign)"
+    assert campaign_label(None, None, "otp") == "(OTP calls)" and campaign_label(pd.NA, None, "alarm") == "(reminder calls)"
+    assert campaign_label(4, "Nhắc phí", "campaign") == "Nhắc phí"
     assert campaign_label(3.0, np.nan) == "campaign 3"
     assert campaign_label(3, "Nhắc phí") == "Nhắc phí"

@@ -8,6 +8,7 @@ recomputed here from `sb.rows(...)`, as the API renders them.
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from antbot_source.analytics.labels import CAUSE_GROUPS, LOOKUPS
+from antbot_source.analytics.labels import CAUSE_GROUPS, LOOKUPS, MIN_SAMPLE
 from antbot_source.analytics.views import create_views, view_name, view_statements
 from antbot_source.pipeline import build_pipeline, run_load
 from antbot_source.sandbox import run_sandbox
@@ -44,7 +45,7 @@ EXPECTED_GROUP = {
     "NORMAL_TEMPORARY_FAILURE": "network",
     "RECOVERY_ON_TIMER_EXPIRE": "network",
 }
-KPIS = ["attempts", "answered", "asr", "ner", "acd_seconds", "billsec_total", "machine_share"]
+KPIS = ["attempts", "answered", "asr", "ner", "acd_seconds", "billsec_total", "machine_share", "sample_ok"]
 
 Query = Callable[[str], pd.DataFrame]
 
@@ -56,6 +57,16 @@ class Raw:
     cdr: pd.DataFrame
     campaigns: pd.DataFrame
     subscribers: pd.DataFrame
+    gateways: pd.DataFrame
+    alarms: pd.DataFrame
+    events: pd.DataFrame
+    calendars: pd.DataFrame
+
+
+def call_kind(row: pd.Series) -> str:
+    if pd.notna(row["campaign"]):
+        return "campaign"
+    return "otp" if row["otp"] else "alarm" if row["alarm"] else "other"
 
 
 def raw_rows(sb) -> Raw:
@@ -72,7 +83,10 @@ def raw_rows(sb) -> Raw:
     cdr["ner_ok"] = pd.to_numeric(cdr["hangup_cause_q850"], errors="coerce").isin(NER_CODES)
     cdr["machine"] = cdr["ans"] & (cdr["amd_status"] == 2)
     cdr["group"] = np.where(cdr["ans"], "answered", cdr["hangup_cause"].map(EXPECTED_GROUP).fillna("other"))
-    return Raw(cdr, pd.DataFrame(sb.rows("campaigns")), pd.DataFrame(sb.rows("subscribers")))
+    cdr["call_kind"] = cdr.apply(call_kind, axis=1)
+    cdr["gateway"] = cdr["used_gateway"].fillna(-1).astype(int)
+    tables = ("campaigns", "subscribers", "gateways", "alarms", "events", "calendars")
+    return Raw(cdr, *(pd.DataFrame(sb.rows(name)) for name in tables))
 
 
 def expected_kpis(a_legs: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -90,6 +104,7 @@ def expected_kpis(a_legs: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
                 "acd_seconds": answered["billsec"].mean() if len(answered) else np.nan,
                 "billsec_total": answered["billsec"].sum(),
                 "machine_share": answered["machine"].mean() if len(answered) else np.nan,
+                "sample_ok": len(g) >= MIN_SAMPLE,
             }
         )
     return pd.DataFrame(rows)
@@ -114,6 +129,8 @@ def keyed(frame: pd.DataFrame) -> pd.DataFrame:
         out["campaign_key"] = pd.to_numeric(out["campaign_id"]).fillna(-1).astype(int)
     if "day" in out:
         out["day"] = pd.to_datetime(out["day"]).dt.date
+    if "gateway_id" in out:
+        out["gateway"] = pd.to_numeric(out["gateway_id"]).fillna(-1).astype(int)
     return out
 
 
@@ -122,14 +139,18 @@ def keyed(frame: pd.DataFrame) -> pd.DataFrame:
 
 def check_daily(query: Query, raw: Raw) -> None:
     actual = keyed(query("SELECT * FROM {ds}.cdr_campaign_daily"))
-    expected = expected_kpis(raw.cdr[raw.cdr["is_a"]], ["campaign_key", "day"])
-    assert list(actual.columns[:3]) == ["campaign_id", "campaign_name", "day"]
-    assert_same(actual, expected, ["campaign_key", "day"], KPIS)
+    expected = expected_kpis(raw.cdr[raw.cdr["is_a"]], ["campaign_key", "call_kind", "day"])
+    assert list(actual.columns[:4]) == ["campaign_id", "campaign_name", "call_kind", "day"]
+    assert_same(actual, expected, ["campaign_key", "call_kind", "day"], KPIS)
 
 
 def check_campaign_kpis(query: Query, raw: Raw) -> None:
     actual = keyed(query("SELECT * FROM {ds}.cdr_campaign_kpis"))
-    assert_same(actual, expected_kpis(raw.cdr[raw.cdr["is_a"]], ["campaign_key"]), ["campaign_key"], KPIS)
+    keys = ["campaign_key", "call_kind"]
+    assert_same(actual, expected_kpis(raw.cdr[raw.cdr["is_a"]], keys), keys, KPIS)
+    outside = set(actual.loc[actual["campaign_key"] < 0, "call_kind"])
+    assert outside == {"otp", "alarm"}, "calls outside campaigns are told apart by kind, not lumped together"
+    assert set(actual.loc[actual["campaign_key"] >= 0, "call_kind"]) == {"campaign"}
     names = raw.campaigns.set_index("id")["name"]
     named = actual[actual["campaign_key"] >= 0]
     assert list(named["campaign_name"]) == [names[i] for i in named["campaign_key"]]
@@ -157,14 +178,14 @@ def check_hourly(query: Query, raw: Raw) -> None:
 def check_hangup_causes(query: Query, raw: Raw) -> None:
     actual = keyed(query("SELECT * FROM {ds}.cdr_hangup_causes"))
     a_legs = raw.cdr[raw.cdr["is_a"]]
-    calls = a_legs.groupby(["campaign_key", "group"]).size().rename("calls").reset_index()
-    calls["share"] = calls["calls"] / calls.groupby("campaign_key")["calls"].transform("sum")
+    calls = a_legs.groupby(["campaign_key", "call_kind", "group"]).size().rename("calls").reset_index()
+    calls["share"] = calls["calls"] / calls.groupby(["campaign_key", "call_kind"])["calls"].transform("sum")
     calls = calls.rename(columns={"group": "cause_group"})
     assert set(actual["cause_group"]) <= set(CAUSE_GROUPS)
     assert {"answered", "busy", "no answer", "rejected", "invalid number", "network"} <= set(
         actual["cause_group"]
     )
-    assert_same(actual, calls, ["campaign_key", "cause_group"], ["calls", "share"])
+    assert_same(actual, calls, ["campaign_key", "call_kind", "cause_group"], ["calls", "share"])
 
 
 def check_progress(query: Query, raw: Raw) -> None:
@@ -211,10 +232,11 @@ def check_enriched(query: Query, raw: Raw) -> None:
     """One row per CDR, with the Vietnam-local day and hour, the leg, the flags and the cause group."""
     actual = query(
         "SELECT id, day_local, hour_local, weekday_local, leg, is_a_leg, answered, cause_group, "
-        "disposition_label, campaign_name FROM {ds}.cdr_enriched"
+        "disposition_label, campaign_name, call_kind FROM {ds}.cdr_enriched"
     )
-    merged = actual.merge(raw.cdr, on="id", how="outer", indicator=True)
+    merged = actual.merge(raw.cdr, on="id", how="outer", indicator=True, suffixes=("", "_raw"))
     assert (merged["_merge"] == "both").all()
+    assert (merged["call_kind"] == merged["call_kind_raw"]).all()
     assert (pd.to_datetime(merged["day_local"]).dt.date == merged["day"]).all()
     assert (merged["hour_local"] == merged["hour"]).all()
     assert (merged["weekday_local"] == merged["weekday"]).all()
@@ -225,6 +247,121 @@ def check_enriched(query: Query, raw: Raw) -> None:
     assert merged["disposition_label"].notna().all()
 
 
+def check_cdr_daily(query: Query, raw: Raw) -> None:
+    actual = keyed(query("SELECT * FROM {ds}.cdr_daily"))
+    expected = expected_kpis(raw.cdr[raw.cdr["is_a"]], ["day", "call_kind"])
+    expected["talk_minutes"] = expected["billsec_total"] / 60
+    assert_same(actual, expected, ["day", "call_kind"], [*KPIS, "talk_minutes"])
+    assert set(actual["call_kind"]) == {"campaign", "otp", "alarm"}
+
+
+def check_gateway_kpis(query: Query, raw: Raw) -> None:
+    actual = keyed(query("SELECT * FROM {ds}.cdr_gateway_kpis"))
+    a_legs = raw.cdr[raw.cdr["is_a"]]
+    keys = ["gateway", "campaign_key", "call_kind"]
+    expected = expected_kpis(a_legs, keys)
+    ended = a_legs.groupby([*keys, "group"]).size().unstack(fill_value=0)
+    for group in CAUSE_GROUPS[1:]:
+        column = f"ended_{group.replace(' ', '_')}"
+        expected[column] = [int(ended[group].get(tuple(k), 0)) if group in ended else 0
+                            for k in expected[keys].itertuples(index=False)]
+    ended_columns = [c for c in expected.columns if c.startswith("ended_")]
+    assert_same(actual, expected, keys, [*KPIS, *ended_columns])
+    assert (actual["answered"] + actual[ended_columns].sum(axis=1) == actual["attempts"]).all()
+    names = raw.gateways.set_index("id")["name"]
+    assert list(actual["gateway_name"]) == [names[i] for i in actual["gateway"]]
+    dead = actual.groupby("gateway_name")[["attempts", "answered"]].sum()
+    assert ((dead["attempts"] >= MIN_SAMPLE) & (dead["answered"] == 0)).any(), "a gateway that answers no call"
+
+
+def flatten_answers(row: pd.Series) -> list[dict]:
+    """The answers in one subscriber's collected_data, as the API renders it, in plain Python."""
+    text = row["collected_data"]
+    if text is None or text == "":
+        return []
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = text
+    base = {"campaign_id": row["campaign"], "subscriber_id": row["id"], "contact_id": row["contact"]}
+    if not isinstance(value, dict):
+        readable = value if isinstance(value, str) else json.dumps(value)
+        return [] if value is None or not readable.strip() else [
+            {**base, "question": None, "answer": readable, "malformed": True}]
+
+    def leaves(obj: dict, prefix: str) -> Iterator[tuple[str, object]]:
+        for key, item in obj.items():
+            if isinstance(item, dict):
+                yield from leaves(item, f"{prefix}{key}.")
+            else:
+                yield f"{prefix}{key}", item
+
+    def as_text(item: object) -> str | None:
+        if item is None or isinstance(item, str):
+            return item
+        return json.dumps(item)
+
+    return [{**base, "question": q, "answer": as_text(a), "malformed": False} for q, a in leaves(value, "")]
+
+
+def comparable(answer: object) -> object:
+    """An answer as text, a JSON list as its items (the databases space JSON text differently)."""
+    if isinstance(answer, str) and answer.startswith("["):
+        return tuple(json.loads(answer))
+    return None if pd.isna(answer) else answer
+
+
+def expected_answers(raw: Raw) -> pd.DataFrame:
+    return pd.DataFrame([a for _, row in raw.subscribers.iterrows() for a in flatten_answers(row)])
+
+
+def check_survey_answers(query: Query, raw: Raw) -> None:
+    actual = query("SELECT * FROM {ds}.survey_answers")
+    expected = expected_answers(raw)
+    assert expected["malformed"].any() and expected["question"].str.contains(".", regex=False).any()
+
+    def rows(frame: pd.DataFrame) -> list[tuple]:
+        return sorted(
+            (int(r.subscriber_id), int(r.contact_id), int(r.campaign_id), r.question or "", comparable(r.answer) or "",
+             bool(r.malformed))
+            for r in frame.itertuples()
+        )
+
+    assert rows(actual) == rows(expected)
+    names = raw.campaigns.set_index("id")["name"]
+    assert list(actual["campaign_name"]) == [names[i] for i in actual["campaign_id"]]
+    questions = expected[~expected["malformed"]].groupby("campaign_id")["question"].nunique()
+    assert questions.max() >= 4, "a survey asks several questions"
+
+
+def check_survey_shares(query: Query, raw: Raw) -> None:
+    actual = query("SELECT * FROM {ds}.survey_answer_shares")
+    answers = expected_answers(raw)
+    answers = answers[~answers["malformed"]].assign(answer=lambda f: f["answer"].map(comparable).fillna("(null)"))
+    counts = answers.groupby(["campaign_id", "question", "answer"]).size().rename("subscribers").reset_index()
+    counts["respondents"] = counts.groupby(["campaign_id", "question"])["subscribers"].transform("sum")
+    counts["share"] = counts["subscribers"] / counts["respondents"]
+    counts["sample_ok"] = counts["respondents"] >= MIN_SAMPLE
+    actual = actual.assign(answer=actual["answer"].map(comparable).fillna("(null)"))
+    assert_same(actual, counts, ["campaign_id", "question", "answer"], ["subscribers", "respondents", "share",
+                                                                       "sample_ok"])
+
+
+def check_reminder_outcomes(query: Query, raw: Raw) -> None:
+    actual = keyed(query("SELECT * FROM {ds}.reminder_outcomes"))
+    alarms = raw.alarms.merge(raw.events[["id", "calendar"]].rename(columns={"id": "event"}), on="event", how="left")
+    alarms["day"] = pd.to_datetime(alarms["date_start_notice"], utc=True, format="ISO8601").dt.tz_convert(VN).dt.date
+    alarms = alarms.rename(columns={"calendar": "calendar_id"})
+    keys = ["day", "calendar_id", "status", "result"]
+    expected = alarms.groupby(keys).agg(alarms=("id", "size"), call_attempts=("num_attempt", "sum")).reset_index()
+    assert_same(actual, expected, keys, ["alarms", "call_attempts"])
+    assert set(actual["status"]) == set(range(1, 6)) and set(actual["result"]) == set(range(4))
+    calendars = raw.calendars.set_index("id")["name"]
+    assert list(actual["calendar_name"]) == [calendars[i] for i in actual["calendar_id"]]
+    assert set(zip(actual["result"], actual["result_label"], strict=True)) == set(
+        LOOKUPS["lookup_alarm_result"].items())
+
+
 CHECKS = [
     check_daily,
     check_campaign_kpis,
@@ -233,6 +370,11 @@ CHECKS = [
     check_hangup_causes,
     check_progress,
     check_enriched,
+    check_cdr_daily,
+    check_gateway_kpis,
+    check_survey_answers,
+    check_survey_shares,
+    check_reminder_outcomes,
 ]
 
 
@@ -356,8 +498,10 @@ def test_day_is_the_vietnam_day_not_the_utc_day(duck: Warehouse) -> None:
     assert pd.Timestamp(got["day_local"].iloc[0]).date() == probe["day"] != probe["utc_day"]
     assert got["hour_local"].iloc[0] < 7
     daily = keyed(duck.query("SELECT * FROM {ds}.cdr_campaign_daily"))
-    key = (daily["campaign_key"] == probe["campaign_key"]) & (daily["day"] == probe["day"])
-    in_vn_day = cdr["is_a"] & (cdr["campaign_key"] == probe["campaign_key"]) & (cdr["day"] == probe["day"])
+    key = (daily["campaign_key"] == probe["campaign_key"]) & (daily["call_kind"] == probe["call_kind"]) & (
+        daily["day"] == probe["day"])
+    in_vn_day = (cdr["is_a"] & (cdr["campaign_key"] == probe["campaign_key"]) & (cdr["call_kind"] == probe["call_kind"])
+                 & (cdr["day"] == probe["day"]))
     assert int(daily.loc[key, "attempts"].iloc[0]) == int(in_vn_day.sum())
 
 

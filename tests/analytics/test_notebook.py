@@ -51,11 +51,18 @@ def test_notebook_runs_on_a_loaded_database(sandbox, monkeypatch, tmp_path) -> N
     # the headline line shows the KPIs the database holds
     headline = "".join(stdout_of("cdr_kpis"))
     assert headline.startswith(f"{attempts:,} attempts, {answered:,} answered: ASR {asr:.1%}, NER "), headline
-    # six charts, one per chart cell: KPIs by campaign, by day, hour-by-weekday heatmap, hangup causes, funnel,
-    # and the lateness of call records over the load runs
+    # ten charts, one per chart cell: the daily trend, KPIs by campaign, gateways, by day, the hour-by-weekday
+    # heatmap, hangup causes, survey answers, reminder calls, the funnel and the lateness of call records
+    chart_cells = ("daily_trend", "asr_acd_by_campaign", "gateway_outcomes", "daily_by_campaign", "hourly_heatmap",
+                   "hangup_causes(", "survey_answers", "reminder_outcomes", "campaign_funnel", "lateness_over_runs")
     images = [out for cell in code for out in cell.outputs if "image/png" in out.get("data", {})]
-    assert len(images) == 6
-    for chart in ("asr_acd_by_campaign", "daily_by_campaign", "hourly_heatmap", "hangup_causes(", "campaign_funnel",
-                  "lateness_over_runs"):
+    assert len(images) == len(chart_cells)
+    for chart in chart_cells:
         images = [out for out in outputs_of(f"charts.{chart}") if "image/png" in out.get("data", {})]
         assert len(images) == 1, chart
+    # the best hours are ranked among hours with enough attempts only
+    best = [out for out in outputs_of("nlargest") if out.output_type == "display_data"]
+    assert len(best) == 1 and "attempts" in best[0]["data"]["text/plain"]
+    with duckdb.connect(str(database), read_only=True) as con:
+        ranked = con.sql("SELECT COUNT(*) FROM antbot.cdr_hourly_profile WHERE sample_ok").fetchall()[0][0]
+    assert (("Empty DataFrame" in best[0]["data"]["text/plain"]) == (ranked == 0))
