@@ -19,6 +19,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import pendulum
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -272,8 +273,9 @@ def show_appointment_plan(plan: AppointmentPlan, notice_before: timedelta, conso
     counts.add_row("[red]rejected[/]", str(len(plan.rejects)))
     console.print(counts)
     valid = list(_items(plan))
+    before = pendulum.duration(seconds=notice_before.total_seconds()).in_words()
     defaults = [(f"end = start + {int(DEFAULT_LENGTH.total_seconds() // 60)} min", "end"),
-                (f"reminder {notice_before} before start (--notice-before)", "notice_at"),
+                (f"reminder call {before} before start (--notice-before)", "notice_at"),
                 (f"title {DEFAULT_TITLE!r}", "title")]
     taken = [f"{label}: {n} rows" for label, col in defaults if (n := sum(col not in a.given for a in valid))]
     if taken:
