@@ -1,15 +1,18 @@
 """`antbot push appointments` against the sandbox: every column, reminder times, rejects, the guard,
-kills and reruns (one event and one alarm per appointment), an unchanged rerun, --update."""
+kills and reruns (one event and one alarm per appointment), an unchanged rerun, --update, and the
+README's worked example with its join of the loaded alarms back to the pushed rows."""
 
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
 import duckdb
 import pytest
-from support import DB, connect, fresh_numbers, use_sandbox, write_table
+from support import DB, ROOT, connect, fresh_numbers, load_account, use_sandbox, write_table
 from test_push_kill import kill_at, start_push
 from test_push_sandbox import writes
 from typer.testing import CliRunner
@@ -18,6 +21,7 @@ from antbot_source.errors import PUSH_NEEDS_CONFIRMATION, PUSH_REJECTED
 from antbot_source.push.appointments_apply import AppointmentOptions, run_appointments
 from antbot_source.push.normalise import number_key
 from antbot_source.sandbox import Habits
+from antbot_source.settings import DEFAULT_DUCKDB
 from pipelines.push_cmd import push_app
 
 VN = timezone(timedelta(hours=7))
@@ -238,3 +242,21 @@ def test_update_changes_end_title_and_reminder_and_a_moved_start_is_a_new_appoin
     moved = run_appointments(client, opts)
     assert moved.plan.elsewhere == 1 and moved.counts["created"] == 1
     assert appointments_held(sandbox, cal)[(number_key(b), DAY)] == 1
+
+
+def test_the_readme_worked_example_and_its_join(sandbox, monkeypatch):
+    section = (ROOT / "README.md").read_text(encoding="utf-8").split("## Booking appointments")[1].split("\n## ")[0]
+    script = re.search(r"python - <<'EOF'\n(.+?)\nEOF", section, re.DOTALL).group(1)
+    subprocess.run([sys.executable, "-c", script], check=True)  # the table, as the README writes it
+    use_sandbox(monkeypatch, sandbox)
+    monkeypatch.setenv("COLUMNS", "200")
+    stopped = CliRunner().invoke(push_app, ["appointments", "--table", "appointments"])
+    assert stopped.exit_code == PUSH_NEEDS_CONFIRMATION and "3 reminder calls will go out" in stopped.output
+    pushed = CliRunner().invoke(push_app, ["appointments", "--table", "appointments", "--yes"])
+    assert pushed.exit_code == PUSH_REJECTED, pushed.output
+    assert re.search(r"created +│ 3 ", pushed.output) and re.search(r"write requests sent +│ 6 ", pushed.output)
+    load_account(sandbox, DEFAULT_DUCKDB, resources=["events", "alarms"])
+    with duckdb.connect(DEFAULT_DUCKDB) as conn:
+        joined = conn.execute(re.search(r"```sql\n(.+?)```", section, re.DOTALL).group(1)).fetchall()
+    assert [(number, result) for _, number, _, _, _, result in joined] == [
+        ("0912000001", "no answer yet"), ("0912000002", "no answer yet"), ("0912000003", "no answer yet")]
