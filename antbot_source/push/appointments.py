@@ -279,7 +279,7 @@ class AppointmentPlan:
     present: list[Appointment] = field(default_factory=list)
     update: list[Change] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
-    # appointments of the table's (calendar, number) pairs held at another start the table does not name
+    # future appointments of the table's (calendar, number) pairs at a start the table does not name
     elsewhere: int = 0
     reopened_present: int = 0
     reopened_resend: int = 0
@@ -350,10 +350,12 @@ def compare(items: list[Appointment], held: Held, plan: AppointmentPlan, *, upda
     plan.create.extend(missing)
     pairs = {(it.target, it.phone.key) for it in items}
     keys = {it.key for it in items}
-    plan.elsewhere += sum(1 for key in held.booked if key not in keys and tuple_of(key) in pairs)
+    now = second_of(datetime.now(UTC))
+    plan.elsewhere += sum(1 for key, b in held.booked.items() if key not in keys and _person(key) in pairs
+                          and (_ts(b.event.get("start")) or now) > now)
 
 
-def tuple_of(key: str) -> tuple[int, str]:
+def _person(key: str) -> tuple[int, str]:
     """(calendar, E.164) of an appointment key."""
     calendar, number, _ = key.split(":", 2)
     return int(calendar), number

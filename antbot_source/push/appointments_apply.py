@@ -108,7 +108,8 @@ def run_step(client: Client, step: Step) -> Outcome:
         event_id = step.event_id
         if event_id is None:
             out.requests += 1
-            event_id = object_id(client.request("POST", "event/", json=step.item.event_body(), safe_retry=False))
+            body = client.request("POST", "event/", json=step.item.event_body(), safe_retry=False)
+            event_id = object_id(body) if isinstance(body, dict) else None
             if event_id is None:
                 out.status, out.error = L.UNKNOWN, "the event was created but its answer names no id"
                 return out
