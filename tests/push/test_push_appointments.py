@@ -260,3 +260,27 @@ def test_the_readme_worked_example_and_its_join(sandbox, monkeypatch):
         joined = conn.execute(re.search(r"```sql\n(.+?)```", section, re.DOTALL).group(1)).fetchall()
     assert [(number, result) for _, number, _, _, _, result in joined] == [
         ("0912000001", "no answer yet"), ("0912000002", "no answer yet"), ("0912000003", "no answer yet")]
+
+
+def test_requests_go_side_by_side_within_the_accounts_budget(start_sandbox, monkeypatch):
+    # a far server (300 ms a request) with a throttle of 20 requests a second: at the cap of 10 a second
+    # the push keeps several requests in flight and is never refused
+    sb = start_sandbox(seed=5, cdrs=200, habits=Habits(latency_ms=300, throttle_requests=20, throttle_period_s=1))
+    use_sandbox(monkeypatch, sb)
+    monkeypatch.setenv("SOURCES__ANTBOT__MAX_REQUESTS_PER_SECOND", "10")
+    monkeypatch.setenv("SOURCES__ANTBOT__MAX_CONCURRENCY", "4")
+    client = connect(sb)
+    cal, _ = new_calendar(sb, client, "clinic-v")
+    numbers = fresh_numbers(30)
+    write_table("appointments", [{"phone_number": n, "start": DAY + timedelta(minutes=10 * i)}
+                                 for i, n in enumerate(numbers)])
+    sb.skip_clock(1)
+    sb.reset_stats()
+    out = CliRunner().invoke(push_app, ["appointments", "--table", "appointments", "--duckdb", DB,
+                                        "--calendar", str(cal), "--yes"])
+    assert out.exit_code == 0, out.output
+    stats = sb.stats()
+    assert stats["throttled"] == 0 and stats["max_in_flight"] >= 2, stats
+    assert 2 <= stats["max_in_flight"] <= 4
+    assert appointments_held(sb, cal) == Counter((number_key(n), DAY + timedelta(minutes=10 * i))
+                                                 for i, n in enumerate(numbers))
