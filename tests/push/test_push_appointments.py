@@ -284,3 +284,23 @@ def test_requests_go_side_by_side_within_the_accounts_budget(start_sandbox, monk
     assert 2 <= stats["max_in_flight"] <= 4
     assert appointments_held(sb, cal) == Counter((number_key(n), DAY + timedelta(minutes=10 * i))
                                                  for i, n in enumerate(numbers))
+
+
+def test_writes_answered_5xx_are_settled_by_looking_not_resent_blindly(start_sandbox):
+    # a fifth of the requests answered 502/503 (nothing applied; the sandbox's draws are seeded, so
+    # with one request at a time this run is the same every time)
+    sb = start_sandbox(seed=5, cdrs=200, habits=Habits(error_rate=0.2))
+    client = connect(sb)
+    cal, _ = new_calendar(sb, client, "clinic-e")
+    numbers = fresh_numbers(12)
+    write_table("appointments", [{"phone_number": n, "start": DAY + timedelta(minutes=15 * i)}
+                                 for i, n in enumerate(numbers)])
+    sb.reset_stats()
+    result = run_appointments(client, AppointmentOptions(table="appointments", duckdb_path=DB, target=cal, yes=True,
+                                                         concurrency=1, number_format="national"))
+    assert result.exit_code == 0 and result.counts["created"] == 12
+    assert appointments_held(sb, cal) == Counter((number_key(n), DAY + timedelta(minutes=15 * i))
+                                                 for i, n in enumerate(numbers))
+    with duckdb.connect(DB) as conn:
+        settled = conn.execute("SELECT count(DISTINCT key) FROM antbot.push_ledger WHERE status = 'unknown'").fetchone()
+    assert settled[0] >= 1 and sb.stats()["statuses"].get("502", 0) + sb.stats()["statuses"].get("503", 0) >= 1
