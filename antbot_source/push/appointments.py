@@ -157,9 +157,12 @@ def _appointment(row_no: int, row: dict[str, Any], calendars: Calendars, fmt: Nu
     notice_at, reason = _when(row, "notice_at")
     if reason:
         return None, reason
+    if notice_at is None and start - notice_before <= now:
+        return None, (f"reminder time {(start - notice_before).isoformat()} is past (--notice-before before start; "
+                      "give notice_at or a shorter --notice-before)")
     notice_at = notice_at or start - notice_before
     if notice_at <= now:
-        return None, f"reminder time {notice_at.isoformat()} is past"
+        return None, f"reminder time {notice_at.isoformat()} is past (notice_at)"
     title = _text(row, "title") or DEFAULT_TITLE
     if len(title) > MAX_TITLE:
         return None, f"title longer than {MAX_TITLE} characters ({len(title)})"
