@@ -1,4 +1,4 @@
-"""`antbot push contacts|dnc`: send a warehouse table to AntBot with a plan, a ledger and rejects.
+"""`antbot push contacts|dnc|appointments`: send a warehouse table to AntBot with a plan, a ledger and rejects.
 
 Exit codes: 0 every row sent or already present; 6 some rows rejected (push_rejects); 7 some rows
 failed (push_ledger); 8 stopped before sending because started campaigns would dial new contacts, or
@@ -107,7 +107,6 @@ def dnc(
                       duckdb_path=duckdb, dataset=dataset, target=dnc_list, dry_run=dry_run,
                       batch_size=batch_size, concurrency=concurrency, yes=yes,
                       number_format=number_format, wait_s=wait), postgres_dsn)  # type: ignore[arg-type]
-
 
 
 def _duration(text: str) -> timedelta:
