@@ -1,22 +1,25 @@
-"""`antbot push contacts|dnc`: send a warehouse table to AntBot with a plan, a ledger and rejects.
+"""`antbot push contacts|dnc|appointments`: send a warehouse table to AntBot with a plan, a ledger and rejects.
 
 Exit codes: 0 every row sent or already present; 6 some rows rejected (push_rejects); 7 some rows
-failed (push_ledger); 8 stopped before sending because started campaigns would dial new contacts
-(rerun with --yes); the others as every command gives them (pipelines.failures).
+failed (push_ledger); 8 stopped before sending because started campaigns would dial new contacts, or
+reminder calls would be booked (rerun with --yes); the others as every command gives them (pipelines.failures).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
-from antbot_source.api.config import client_config
+from antbot_source.api.config import client_config, max_concurrency
 from antbot_source.pipeline import DEFAULT_WAIT_S
 from antbot_source.push import PushOptions, run_push
+from antbot_source.push.appointments_apply import AppointmentOptions, run_appointments
 from antbot_source.settings import DEFAULT_DATASET, DEFAULT_DUCKDB
 from pipelines.failures import notice, reported
 
@@ -58,7 +61,7 @@ def _postgres_dsn(explicit: str | None) -> str | None:
     return creds.to_native_representation()
 
 
-def _push(opts: PushOptions, postgres_dsn: str | None) -> None:
+def _push(opts: PushOptions, postgres_dsn: str | None, run: Callable[..., Any] = run_push) -> None:
     """Check the options the Typer types cannot, then run the push; exits with its code."""
     if bool(opts.table) == bool(opts.query):
         raise typer.BadParameter("give exactly one of --table or --query")
@@ -70,7 +73,7 @@ def _push(opts: PushOptions, postgres_dsn: str | None) -> None:
         if opts.destination == "postgres":
             opts = dataclasses.replace(opts, postgres_dsn=_postgres_dsn(postgres_dsn))
         with client_config().connect() as client:
-            result = run_push(client, opts, Console(), notify=notice)
+            result = run(client, opts, Console(), notify=notice)
     raise typer.Exit(result.exit_code)
 
 
@@ -105,3 +108,41 @@ def dnc(
                       batch_size=batch_size, concurrency=concurrency, yes=yes,
                       number_format=number_format, wait_s=wait), postgres_dsn)  # type: ignore[arg-type]
 
+
+def _duration(text: str) -> timedelta:
+    """An ISO-8601 duration (P1D, PT2H, P1DT12H) as a timedelta."""
+    import pendulum
+
+    try:
+        parsed = pendulum.parse(text)
+    except (ValueError, pendulum.parsing.exceptions.ParserError):
+        parsed = None
+    if not isinstance(parsed, pendulum.Duration) or parsed.total_seconds() < 0:
+        raise typer.BadParameter(f"not an ISO-8601 duration such as P1D or PT2H: {text!r}")
+    return timedelta(seconds=parsed.total_seconds())
+
+
+@push_app.command()
+def appointments(
+    table: Table = None, query: Query = None,
+    calendar: Annotated[str | None, typer.Option(help="Calendar id or name for every row.")] = None,
+    notice_before: Annotated[str, typer.Option(
+        "--notice-before", help="Reminder call this long before start where a row has no notice_at "
+        "(ISO-8601 duration: P1D, PT2H).")] = "P1D",
+    update: Annotated[bool, typer.Option(
+        "--update", help="Also update the end, title, description, reminder time and transfer number of "
+        "present appointments.")] = False,
+    duckdb: DuckDBPath = Path(DEFAULT_DUCKDB), dataset: Dataset = DEFAULT_DATASET, destination: DestinationOpt = "duckdb",
+    postgres_dsn: PostgresDsn = None, dry_run: DryRun = False, batch_size: BatchSize = 500,
+    concurrency: Annotated[int | None, typer.Option(
+        "--concurrency", min=1, max=32, help="Requests in flight at once (default SOURCES__ANTBOT__MAX_CONCURRENCY).")] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Book (or move) the reminder calls the plan shows.")] = False,
+    number_format: FormatOpt = None, wait: Wait = DEFAULT_WAIT_S,
+) -> None:
+    """Push appointments: one event and one reminder call each (columns: phone_number, start, end, title,
+    description, calendar, notice_at, transfer_to)."""
+    _push(AppointmentOptions(table=table, query=query, destination=destination,  # type: ignore[arg-type]
+                             duckdb_path=duckdb, dataset=dataset, target=calendar, dry_run=dry_run, update=update,
+                             batch_size=batch_size, concurrency=concurrency or max_concurrency(), yes=yes,
+                             number_format=number_format, wait_s=wait, notice_before=_duration(notice_before)),  # type: ignore[arg-type]
+          postgres_dsn, run_appointments)

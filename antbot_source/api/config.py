@@ -7,6 +7,7 @@ from dlt.common.configuration.inject import with_config
 from dlt.common.typing import TSecretStrValue
 
 from antbot_source.api.client import ClientConfig
+from antbot_source.resources.cdr.resource import CdrTuning
 from antbot_source.settings import DEFAULT_BASE_URL
 
 
@@ -27,3 +28,10 @@ def client_config(
     return ClientConfig(base_url=base_url, username=username, password=password, access_token=access_token,
                         token_path=token_path, page_size=page_size, timeout=timeout, max_attempts=max_attempts,
                         max_requests_per_second=max_requests_per_second or None)
+
+
+
+@with_config(sections=("sources", "antbot"))
+def max_concurrency(max_concurrency: int = CdrTuning.concurrency) -> int:
+    """SOURCES__ANTBOT__MAX_CONCURRENCY: requests in flight at most, as the load reads it."""
+    return max_concurrency

@@ -107,13 +107,14 @@ WRITES: dict[str, dict[str, tuple[bool, str | None]]] = {
     "calendar-user": {"username": (True, None), "password": (True, None),
                       "calendar_setting": (True, "calendar_settings")},
     "calendar": {"name": (True, None), "user": (True, "calendar_users")},
+    # an event needs its calendar and a creator among the account's calendar users (the relation check)
     "event": {"title": (True, None), "description": (False, None), "start": (True, None), "end": (True, None),
-              "creator": (False, "calendar_users"), "calendar": (False, "calendars")},
+              "creator": (True, "calendar_users"), "calendar": (True, "calendars")},
     "alarm": {"alarm_phonenumber": (True, None), "date_start_notice": (False, None),
               "phonenumber_transfer": (False, None), "event": (True, "events")},
 }
-UPDATABLE = {"contact", "phonebook", "section-template", "campaigns"}
-CREATE_COUNTED = {"contact", "bulkcontact", "dnc-contact"}  # the "create POSTs" of wait_for_writes / hang
+UPDATABLE = {"contact", "phonebook", "section-template", "campaigns", "event", "alarm"}
+CREATE_COUNTED = {"contact", "bulkcontact", "dnc-contact", "event", "alarm"}  # the "create POSTs" of wait_for_writes / hang
 
 
 @dataclass
@@ -627,7 +628,8 @@ class World:
             elif c in DEFAULTS:
                 default = DEFAULTS[c]
             elif kind == "ts":
-                default = now if c in ("created_date", "updated_date", "created_on") else NULL_TS
+                # an alarm without date_start_notice rings now, as the API page says
+                default = now if c in ("created_date", "updated_date", "created_on", "date_start_notice") else NULL_TS
             else:
                 default = {"int": 0, "nint": NULL_INT, "bool": False, "json": "{}", "obj": ""}.get(kind, 0)
             columns[c] = [values.get(c, default) for values in batch]
