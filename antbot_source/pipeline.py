@@ -4,7 +4,7 @@
 at a time per pipeline and per destination (`antbot_source.destination.locks`), a probe of the API before
 anything else, a pending package of an interrupted run finished first, tables loaded the old way
 rebuilt, CDR ids that an earlier version doubled repaired, then runs until the CDR backlog is read,
-and the analytics views. `build_pipeline` and `run_load` are its parts, for callers that hold the
+the analytics views, and the data dictionary as comments. `build_pipeline` and `run_load` are its parts, for callers that hold the
 guards themselves (tests, benchmarks).
 """
 
@@ -32,6 +32,7 @@ from dlt.extract.source import DltSource
 from antbot_source.analytics.views import create_views, drop_views
 from antbot_source.api.client import probe
 from antbot_source.api.config import client_config
+from antbot_source.destination.comments import comment_tables
 from antbot_source.destination.locks import Notify, exclusive, open_duckdb, postgres_advisory_lock
 from antbot_source.errors import ConfigError
 from antbot_source.health.record import health_recorder
@@ -419,7 +420,8 @@ def load(
 ) -> LoadSummary:
     """Everything `antbot load` does, for a scheduler, a notebook or a script: one run at a time, the
     probe, an interrupted package finished, old-style tables rebuilt, the CDR backlog read to its end
-    in bounded runs, parquet wherever the destination takes it, the analytics views.
+    in bounded runs, parquet wherever the destination takes it, the analytics views, the data
+    dictionary as comments on the tables and views (DuckDB, PostgreSQL).
 
     The destination, as dlt users configure it:
     - `destination`: a dlt destination name; default dlt's `destination_type` setting
@@ -454,4 +456,5 @@ def load(
         summary = run_load(pipeline, selected, full_refresh=full_refresh, **source_args)
         if views:
             create_views(pipeline)
+        comment_tables(pipeline)
     return summary

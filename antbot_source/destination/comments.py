@@ -1,0 +1,104 @@
+"""The data dictionary in the database: `COMMENT ON` every table, view and column it describes.
+
+dlt 1.31 writes its `description` hints as comments on BigQuery, Snowflake and Databricks only, and
+only when it creates a table or adds a column; on DuckDB and PostgreSQL it writes none. So the load
+comments the tables it wrote, `create_views` the views it created (a view dropped and created again
+loses its comments), the push its records: each in one batch of statements, for what exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from functools import cache
+from typing import Literal
+
+import dlt
+from dlt.common.schema.typing import TTableSchema
+from dlt.common.schema.utils import loads_table, pipeline_state_table, version_table
+from dlt.destinations.sql_client import SqlClientBase
+
+from antbot_source.rows.dictionary import column_description, table_description
+
+Kind = Literal["BASE TABLE", "VIEW"]
+
+# every column of a dataset's relations: (relation, its information_schema table_type, column, the
+# relation's comment, the column's comment), per dialect; no parameters and no `%`, for every driver
+COLUMNS_QUERY = """
+SELECT c.table_name, t.table_type, c.column_name, {table_comment}, {column_comment}
+FROM information_schema.columns AS c
+JOIN information_schema.tables AS t ON t.table_schema = c.table_schema AND t.table_name = c.table_name
+WHERE c.table_schema = {dataset}
+ORDER BY c.table_name, c.ordinal_position"""
+_PG_RELATION = "(quote_ident(c.table_schema) || '.' || quote_ident(c.table_name))::regclass"
+COMMENTS = {
+    "duckdb": {"table_comment": "t.table_comment", "column_comment": "c.column_comment"},
+    "postgres": {"table_comment": f"obj_description({_PG_RELATION}, 'pg_class')",
+                 "column_comment": f"col_description({_PG_RELATION}, c.ordinal_position)"},
+}
+Column = tuple[str, str, str, str | None, str | None]
+
+
+@cache
+def _dlt_tables() -> dict[str, TTableSchema]:
+    """dlt's own tables in a dataset, with the descriptions dlt gives them."""
+    return {t["name"]: t for t in (version_table(), loads_table(), pipeline_state_table(add_dlt_id=True))}
+
+
+def describe(relation: str, column: str | None = None) -> str | None:
+    """The description of a relation (or of its `column`): the data dictionary's, else dlt's for its own tables."""
+    if column is None:
+        mine = table_description(relation)
+    else:
+        mine = column_description(relation, column)
+    if mine is not None or relation not in _dlt_tables():
+        return mine
+    table = _dlt_tables()[relation]
+    return table.get("description") if column is None else table["columns"].get(column, {}).get("description")
+
+
+def sql_literal(text: str) -> str:
+    """`text` as a string literal that DuckDB and PostgreSQL read alike."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def comment_statements(columns: Iterable[Column], qualified: Callable[[str], str],
+                       quote: Callable[[str], str]) -> list[str]:
+    """COMMENT ON statements for the described relations and columns among `columns` (rows as
+    COLUMNS_QUERY reads them) whose comment differs from their description."""
+    statements: list[str] = []
+    seen: set[str] = set()
+    for relation, table_type, column, relation_comment, column_comment in columns:
+        kind = "VIEW" if table_type == "VIEW" else "TABLE"
+        if relation not in seen:
+            seen.add(relation)
+            if (text := describe(relation)) is not None and text != relation_comment:
+                statements.append(f"COMMENT ON {kind} {qualified(relation)} IS {sql_literal(text)}")
+        if (text := describe(relation, column)) is not None and text != column_comment:
+            statements.append(f"COMMENT ON COLUMN {qualified(relation)}.{quote(column)} IS {sql_literal(text)}")
+    return statements
+
+
+def write_comments(client: SqlClientBase, dialect: str, kind: Kind) -> int:
+    """Comment every described relation of `kind` in the client's dataset, and its columns, in one batch
+    (only where the comment differs); returns the number of statements."""
+    query = COLUMNS_QUERY.format(dataset=sql_literal(client.dataset_name), **COMMENTS[dialect])
+    rows = client.execute_sql(query) or []
+    statements = comment_statements(
+        (row for row in rows if row[1] == kind), client.make_qualified_table_name, client.escape_column_name)
+    if statements:
+        client.execute_many(statements)
+    return len(statements)
+
+
+def dialect(pipeline: dlt.Pipeline) -> str | None:
+    """The pipeline's destination when this module writes comments into it (see COMMENTS), else None."""
+    name = pipeline.destination.destination_name if pipeline.destination else None
+    return name if name in COMMENTS else None
+
+
+def comment_tables(pipeline: dlt.Pipeline) -> int:
+    """Comment the loaded tables of the pipeline's dataset (after a load), in one transaction."""
+    if (name := dialect(pipeline)) is None:
+        return 0
+    with pipeline.sql_client() as client, client.begin_transaction():
+        return write_comments(client, name, "BASE TABLE")
