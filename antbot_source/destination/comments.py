@@ -1,9 +1,11 @@
 """The data dictionary in the database: `COMMENT ON` every table, view and column it describes.
 
 dlt 1.31 writes its `description` hints as comments on BigQuery, Snowflake and Databricks only, and
-only when it creates a table or adds a column; on DuckDB and PostgreSQL it writes none. So the load
-comments the tables it wrote, `create_views` the views it created (a view dropped and created again
-loses its comments), the push its records: each in one batch of statements, for what exists.
+only when it creates a table or adds a column; on DuckDB and PostgreSQL it writes none. So `load()`
+comments the dataset's tables (the push's record tables too) and `create_views` the views it
+created (a view dropped and created again loses its comments): each one query for what exists and
+one batch of statements for the comments that differ, so a load with nothing new to describe writes
+none on the tables.
 """
 
 from __future__ import annotations

@@ -11,7 +11,13 @@ import duckdb
 import pytest
 
 from antbot_source.analytics.views import view_name, view_statements
-from antbot_source.destination.comments import COLUMNS_QUERY, COMMENTS, comment_statements, comment_tables, sql_literal
+from antbot_source.destination.comments import (
+    COLUMNS_QUERY,
+    COMMENTS,
+    comment_statements,
+    comment_tables,
+    sql_literal,
+)
 from antbot_source.destination.tables_doc import ColumnRow, read_columns, render, sandbox_dataset
 from antbot_source.health.record import COLUMNS as HEALTH_COLUMNS
 from antbot_source.pipeline import build_pipeline, load
