@@ -32,7 +32,7 @@ from dlt.extract.source import DltSource
 from antbot_source.analytics.views import create_views, drop_views
 from antbot_source.api.client import probe
 from antbot_source.api.config import client_config
-from antbot_source.destination.comments import comment_tables
+from antbot_source.destination.comments import comment_dataset
 from antbot_source.destination.locks import Notify, exclusive, open_duckdb, postgres_advisory_lock
 from antbot_source.errors import ConfigError
 from antbot_source.health.record import health_recorder
@@ -454,7 +454,6 @@ def load(
                             pipeline_name=pipeline_name, credentials=credentials, progress=progress,
                             pipelines_dir=pipelines_dir, wait_s=wait_s, notify=notify) as pipeline:
         summary = run_load(pipeline, selected, full_refresh=full_refresh, **source_args)
-        if views:
-            create_views(pipeline)
-        comment_tables(pipeline)
+        if not (views and create_views(pipeline)):  # creating the views comments the dataset too
+            comment_dataset(pipeline)
     return summary

@@ -75,8 +75,8 @@ def missing_tables(pipeline: dlt.Pipeline) -> list[str]:
 
 
 def create_views(pipeline: dlt.Pipeline) -> list[str]:
-    """(Re)create the analytics views in the pipeline's dataset, with their comments (`destination.comments`),
-    in one transaction; return their names.
+    """(Re)create the analytics views in the pipeline's dataset and write the data dictionary's comments
+    on it (`destination.comments`), in one transaction; return the views' names.
 
     Returns [] without touching the dataset when a table the views read is not loaded (see
     `missing_tables`), e.g. after a load of other resources only.
@@ -91,7 +91,7 @@ def create_views(pipeline: dlt.Pipeline) -> list[str]:
             for statement in statements:
                 client.execute_sql(statement)
             if (comments := dialect(pipeline)) is not None:
-                write_comments(client, comments, "VIEW")
+                write_comments(client, comments)
     return [view_name(s) for s in statements]
 
 

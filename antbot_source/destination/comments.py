@@ -1,18 +1,16 @@
 """The data dictionary in the database: `COMMENT ON` every table, view and column it describes.
 
 dlt 1.31 writes its `description` hints as comments on BigQuery, Snowflake and Databricks only, and
-only when it creates a table or adds a column; on DuckDB and PostgreSQL it writes none. So `load()`
-comments the dataset's tables (the push's record tables too) and `create_views` the views it
-created (a view dropped and created again loses its comments): each one query for what exists and
-one batch of statements for the comments that differ, so a load with nothing new to describe writes
-none on the tables.
+only when it creates a table or adds a column; on DuckDB and PostgreSQL it writes none. So
+`create_views` comments the dataset once it has created the views (a view dropped and created again
+loses its comments), and `load()` does when it creates none: one query for what exists, one batch of
+statements for the comments that differ (a load with nothing new to describe writes the views' only).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from functools import cache
-from typing import Literal
 
 import dlt
 from dlt.common.schema.typing import TTableSchema
@@ -20,8 +18,6 @@ from dlt.common.schema.utils import loads_table, pipeline_state_table, version_t
 from dlt.destinations.sql_client import SqlClientBase
 
 from antbot_source.rows.dictionary import column_description, table_description
-
-Kind = Literal["BASE TABLE", "VIEW"]
 
 # every column of a dataset's relations: (relation, its information_schema table_type, column, the
 # relation's comment, the column's comment), per dialect; no parameters and no `%`, for every driver
@@ -80,13 +76,12 @@ def comment_statements(columns: Iterable[Column], qualified: Callable[[str], str
     return statements
 
 
-def write_comments(client: SqlClientBase, dialect: str, kind: Kind) -> int:
-    """Comment every described relation of `kind` in the client's dataset, and its columns, in one batch
-    (only where the comment differs); returns the number of statements."""
+def write_comments(client: SqlClientBase, dialect: str) -> int:
+    """Comment every described relation of the client's dataset, and its columns, in one batch (only where
+    the comment differs); returns the number of statements."""
     query = COLUMNS_QUERY.format(dataset=sql_literal(client.dataset_name), **COMMENTS[dialect])
-    rows = client.execute_sql(query) or []
-    statements = comment_statements(
-        (row for row in rows if row[1] == kind), client.make_qualified_table_name, client.escape_column_name)
+    statements = comment_statements(client.execute_sql(query) or [], client.make_qualified_table_name,
+                                    client.escape_column_name)
     if statements:
         client.execute_many(statements)
     return len(statements)
@@ -98,9 +93,9 @@ def dialect(pipeline: dlt.Pipeline) -> str | None:
     return name if name in COMMENTS else None
 
 
-def comment_tables(pipeline: dlt.Pipeline) -> int:
-    """Comment the loaded tables of the pipeline's dataset (after a load), in one transaction."""
+def comment_dataset(pipeline: dlt.Pipeline) -> int:
+    """`write_comments` on the pipeline's dataset, in one transaction (0 on other destinations)."""
     if (name := dialect(pipeline)) is None:
         return 0
     with pipeline.sql_client() as client, client.begin_transaction():
-        return write_comments(client, name, "BASE TABLE")
+        return write_comments(client, name)

@@ -14,8 +14,8 @@ from antbot_source.analytics.views import view_name, view_statements
 from antbot_source.destination.comments import (
     COLUMNS_QUERY,
     COMMENTS,
+    comment_dataset,
     comment_statements,
-    comment_tables,
     sql_literal,
 )
 from antbot_source.destination.tables_doc import ColumnRow, read_columns, render, sandbox_dataset
@@ -120,10 +120,21 @@ def test_every_table_view_and_column_has_its_comment_in_duckdb(loaded: Path) -> 
             "The run's warnings for the table, one per line; NULL when none.")
 
 
-def test_a_load_with_nothing_new_to_describe_writes_no_comment(loaded: Path) -> None:
+def test_comments_already_written_are_not_written_again(loaded: Path) -> None:
     pipeline = build_pipeline(duckdb_path=loaded, dataset="antbot", pipeline_name="dictionary",
                               pipelines_dir=loaded.parent / "pipelines")
-    assert comment_tables(pipeline) == 0
+    assert comment_dataset(pipeline) == 0
+
+
+def test_a_load_without_views_comments_its_tables(sandbox, tmp_path) -> None:
+    account = sandbox.accounts[0]
+    path = tmp_path / "tables.duckdb"
+    load(duckdb_path=path, resources="phonebooks,dnc_lists", views=False, base_url=sandbox.base_url,
+         username=account.username, password=account.password)
+    rows = read(path)
+    assert {r.relation for r in rows if r.kind == "VIEW"} == set()
+    assert {"phonebooks", "dnc_lists", "load_health"} <= {r.relation for r in rows}
+    assert all(r.relation_comment and r.column_comment for r in rows), [r for r in rows if not r.column_comment]
 
 
 # --- PostgreSQL ---
