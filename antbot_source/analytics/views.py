@@ -75,8 +75,8 @@ def missing_tables(pipeline: dlt.Pipeline) -> list[str]:
 
 
 def create_views(pipeline: dlt.Pipeline) -> list[str]:
-    """(Re)create the analytics views in the pipeline's dataset and write the data dictionary's comments
-    on it (`destination.comments`), in one transaction; return the views' names.
+    """(Re)create the analytics views in the pipeline's dataset, in one transaction, then write the data
+    dictionary's comments on it (`destination.comments`); return the views' names.
 
     Returns [] without touching the dataset when a table the views read is not loaded (see
     `missing_tables`), e.g. after a load of other resources only.
@@ -90,8 +90,8 @@ def create_views(pipeline: dlt.Pipeline) -> list[str]:
             _drop(client, schema)
             for statement in statements:
                 client.execute_sql(statement)
-            if (comments := dialect(pipeline)) is not None:
-                write_comments(client, comments)
+        if (comments := dialect(pipeline)) is not None:
+            write_comments(client, comments)
     return [view_name(s) for s in statements]
 
 

@@ -4,20 +4,25 @@ dlt 1.31 writes its `description` hints as comments on BigQuery, Snowflake and D
 only when it creates a table or adds a column; on DuckDB and PostgreSQL it writes none. So
 `create_views` comments the dataset once it has created the views (a view dropped and created again
 loses its comments), and `load()` does when it creates none: one query for what exists, one batch of
-statements for the comments that differ (a load with nothing new to describe writes the views' only).
+statements for the comments that differ (a load with nothing new to describe writes the views' only),
+in a transaction of its own.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from functools import cache
 
 import dlt
 from dlt.common.schema.typing import TTableSchema
 from dlt.common.schema.utils import loads_table, pipeline_state_table, version_table
+from dlt.destinations.exceptions import DatabaseException
 from dlt.destinations.sql_client import SqlClientBase
 
 from antbot_source.rows.dictionary import column_description, table_description
+
+log = logging.getLogger(__name__)
 
 # every column of a dataset's relations: (relation, its information_schema table_type, column, the
 # relation's comment, the column's comment), per dialect; no parameters and no `%`, for every driver
@@ -77,13 +82,19 @@ def comment_statements(columns: Iterable[Column], qualified: Callable[[str], str
 
 
 def write_comments(client: SqlClientBase, dialect: str) -> int:
-    """Comment every described relation of the client's dataset, and its columns, in one batch (only where
-    the comment differs); returns the number of statements."""
+    """Comment every described relation of the client's dataset, and its columns, in one transaction and
+    one batch (only where the comment differs); returns the number of statements. A database that
+    refuses (a table another role owns) costs its comments, with a warning, never the load."""
     query = COLUMNS_QUERY.format(dataset=sql_literal(client.dataset_name), **COMMENTS[dialect])
-    statements = comment_statements(client.execute_sql(query) or [], client.make_qualified_table_name,
-                                    client.escape_column_name)
-    if statements:
-        client.execute_many(statements)
+    try:
+        with client.begin_transaction():
+            statements = comment_statements(client.execute_sql(query) or [], client.make_qualified_table_name,
+                                            client.escape_column_name)
+            if statements:
+                client.execute_many(statements)
+    except DatabaseException as exc:
+        log.warning("the data dictionary's comments were not written: %s", str(exc).partition("\n")[0])
+        return 0
     return len(statements)
 
 
@@ -94,8 +105,8 @@ def dialect(pipeline: dlt.Pipeline) -> str | None:
 
 
 def comment_dataset(pipeline: dlt.Pipeline) -> int:
-    """`write_comments` on the pipeline's dataset, in one transaction (0 on other destinations)."""
+    """`write_comments` on the pipeline's dataset (0 on other destinations)."""
     if (name := dialect(pipeline)) is None:
         return 0
-    with pipeline.sql_client() as client, client.begin_transaction():
+    with pipeline.sql_client() as client:
         return write_comments(client, name)

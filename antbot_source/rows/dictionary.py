@@ -40,7 +40,7 @@ COMMON_COLUMNS: Mapping[str, str] = {
 
 TABLES: Mapping[str, Relation] = {
     "cdr": Relation("Call detail records from cdr/: one row per call leg, insert-only at AntBot.", {
-        "callid": "Call id (FreeSWITCH channel UUID).",
+        "callid": "Call id the switch gave the call.",
         "request_uuid": "UUID of the dial request that placed the call.",
         "callerid": "Caller id the call was placed with.",
         "phone_number": "Number called, as AntBot dialled it.",
@@ -81,7 +81,7 @@ TABLES: Mapping[str, Relation] = {
     "campaigns": Relation("Call campaigns from campaigns/: who is called, when, how often, and the status.", {
         "name": "Campaign name (not unique).",
         "description": "Free-text description.",
-        "callerid": "Caller id number shown to the people called.",
+        "callerid": "Caller id shown to the people called.",
         "caller_name": "Caller name shown to the people called.",
         "status": "1 started, 2 waiting, 3 paused, 4 ended, 5 completed (see lookup_campaign_status).",
         "phonebook": "JSON list of the phonebooks.id whose contacts the campaign calls.",
@@ -95,11 +95,11 @@ TABLES: Mapping[str, Relation] = {
         "completion_intervalretry": "Seconds between completion retries.",
         "startingdate": f"When the campaign may start calling {_UTC}.",
         "expirationdate": f"When the campaign stops calling {_UTC}.",
-        "daily_start_time": "Time of day calls may start (HH:MM:SS, service local time, UTC+7).",
-        "daily_stop_time": "Time of day calls stop (HH:MM:SS, service local time, UTC+7).",
+        "daily_start_time": "Time of day calls may start (HH:MM:SS, the service's local time: Vietnam, UTC+7).",
+        "daily_stop_time": "Time of day calls stop (HH:MM:SS, the service's local time: Vietnam, UTC+7).",
         **{day: f"True when the campaign calls on {day.capitalize()}s." for day in
            ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")},
-        "totalcontact": "Contacts enrolled in the campaign, as AntBot counts them.",
+        "totalcontact": "Contacts of the campaign, as AntBot counts them.",
         "completed": "Members completed, as AntBot counts them.",
     }),
     "contacts": Relation("Phonebook entries from contact/: the people campaigns call.", {
@@ -144,7 +144,7 @@ TABLES: Mapping[str, Relation] = {
     }),
     "gateways": Relation("SIP gateways from gateway/: the trunks calls go out through.", {
         "name": "Gateway name.",
-        "status": "Gateway status code as AntBot sends it (1 active).",
+        "status": "1 active, 0 inactive.",
         "description": "Free-text description.",
         "addprefix": "Prefix added to each number dialled.",
         "removeprefix": "Prefix removed from each number dialled.",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import duckdb
 import pytest
@@ -169,3 +170,47 @@ def test_comments_in_postgres(sandbox, postgres_schema) -> None:
     assert {r[0] for r in rows if r[1] == "VIEW"} == VIEW_NAMES
     bare = [f"{r[0]}.{r[2]}" for r in rows if not r[3] or not r[4]]
     assert not bare, f"without a comment in PostgreSQL: {bare}"
+
+
+@pytest.fixture
+def loader_role(postgres_schema) -> Iterator[tuple[str, str, str]]:
+    """(admin dsn, schema, the dsn of a login role that owns `schema` but not its table `push_runs`)."""
+    import psycopg2
+
+    dsn, schema = postgres_schema
+    role = f"{schema}_loader"
+    parts = urlsplit(dsn)
+    role_dsn = urlunsplit(parts._replace(netloc=f"{role}@{parts.hostname}:{parts.port or 5432}"))
+
+    def admin(*statements: str) -> None:
+        with contextlib.closing(psycopg2.connect(dsn)) as conn, conn.cursor() as cur:
+            conn.autocommit = True
+            for statement in statements:
+                cur.execute(statement)
+
+    database = parts.path.lstrip("/")
+    admin(f'CREATE ROLE "{role}" LOGIN', f'GRANT CREATE ON DATABASE "{database}" TO "{role}"',
+          f'CREATE SCHEMA "{schema}" AUTHORIZATION "{role}"',
+          f'CREATE TABLE "{schema}".push_runs (run_id VARCHAR)', f'GRANT ALL ON "{schema}".push_runs TO "{role}"')
+    try:
+        yield dsn, schema, role_dsn
+    finally:
+        admin(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE', f'DROP SCHEMA IF EXISTS "{schema}_staging" CASCADE',
+              f'DROP OWNED BY "{role}" CASCADE', f'DROP ROLE "{role}"')
+
+
+@pytest.mark.postgres
+def test_a_refused_comment_costs_the_comments_not_the_load(sandbox, loader_role, caplog) -> None:
+    import psycopg2
+
+    dsn, schema, role_dsn = loader_role
+    account = sandbox.accounts[0]
+    with caplog.at_level("WARNING", logger="antbot_source.destination.comments"):
+        summary = load(destination="postgres", credentials=role_dsn, dataset=schema, base_url=sandbox.base_url,
+                       username=account.username, password=account.password)
+    assert summary.rows["cdr"] == len(sandbox.rows("cdr"))
+    refused = [r.getMessage() for r in caplog.records if r.name == "antbot_source.destination.comments"]
+    assert len(refused) == 1 and "push_runs" in refused[0], refused
+    with contextlib.closing(psycopg2.connect(dsn)) as conn, conn.cursor() as cur:
+        cur.execute(f'SELECT count(*) FROM "{schema}".cdr_kpis')
+        assert cur.fetchone()[0] == 1, "the views were created all the same"
