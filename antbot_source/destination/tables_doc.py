@@ -61,7 +61,8 @@ def read_columns(con: duckdb.DuckDBPyConnection, dataset: str) -> list[ColumnRow
 
 
 def _cell(text: str | None) -> str:
-    return (text or "").replace("|", "\\|").replace("\n", " ")
+    """`text` as markdown table text: `<name>` is no HTML tag, `|` no column break."""
+    return (text or "").replace("<", "\\<").replace("|", "\\|").replace("\n", " ")
 
 
 def _order(row: ColumnRow) -> tuple[bool, bool, str]:
