@@ -4,8 +4,8 @@
 at a time per pipeline and per destination (`antbot_source.destination.locks`), a probe of the API before
 anything else, a pending package of an interrupted run finished first, tables loaded the old way
 rebuilt, CDR ids that an earlier version doubled repaired, then runs until the CDR backlog is read,
-the analytics views, and the data dictionary as comments. `build_pipeline` and `run_load` are its parts, for callers that hold the
-guards themselves (tests, benchmarks).
+the analytics views, and the data dictionary as comments. `build_pipeline` and `run_load` are its
+parts, for callers that hold the guards themselves (tests, benchmarks).
 """
 
 from __future__ import annotations

@@ -49,10 +49,7 @@ def _dlt_tables() -> dict[str, TTableSchema]:
 
 def describe(relation: str, column: str | None = None) -> str | None:
     """The description of a relation (or of its `column`): the data dictionary's, else dlt's for its own tables."""
-    if column is None:
-        mine = table_description(relation)
-    else:
-        mine = column_description(relation, column)
+    mine = table_description(relation) if column is None else column_description(relation, column)
     if mine is not None or relation not in _dlt_tables():
         return mine
     table = _dlt_tables()[relation]
