@@ -4,8 +4,8 @@
 at a time per pipeline and per destination (`antbot_source.destination.locks`), a probe of the API before
 anything else, a pending package of an interrupted run finished first, tables loaded the old way
 rebuilt, CDR ids that an earlier version doubled repaired, then runs until the CDR backlog is read,
-and the analytics views. `build_pipeline` and `run_load` are its parts, for callers that hold the
-guards themselves (tests, benchmarks).
+the analytics views, and the data dictionary as comments. `build_pipeline` and `run_load` are its
+parts, for callers that hold the guards themselves (tests, benchmarks).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from dlt.extract.source import DltSource
 from antbot_source.analytics.views import create_views, drop_views
 from antbot_source.api.client import probe
 from antbot_source.api.config import client_config
+from antbot_source.destination.comments import comment_dataset
 from antbot_source.destination.locks import Notify, exclusive, open_duckdb, postgres_advisory_lock
 from antbot_source.destination.publish import check_publish_path, publish_copy
 from antbot_source.errors import ConfigError
@@ -459,7 +460,8 @@ def load(
 ) -> LoadSummary:
     """Everything `antbot load` does, for a scheduler, a notebook or a script: one run at a time, the
     probe, an interrupted package finished, old-style tables rebuilt, the CDR backlog read to its end
-    in bounded runs, parquet wherever the destination takes it, the analytics views.
+    in bounded runs, parquet wherever the destination takes it, the analytics views, the data
+    dictionary as comments on the tables and views (DuckDB, PostgreSQL).
 
     The destination, as dlt users configure it:
     - `destination`: a dlt destination name; default dlt's `destination_type` setting
@@ -505,8 +507,8 @@ def load(
         drop_staging(pipeline)
         held_after = held_rows(pipeline)
         summary.new_rows = {t: held_after.get(t, 0) - held_before.get(t, 0) for t in summary.rows if t in held_after}
-        if views:
-            create_views(pipeline)
+        if not (views and create_views(pipeline)):  # creating the views comments the dataset too
+            comment_dataset(pipeline)
         if publish:
             summary.published = publish_copy(pipeline, publish)
     return summary

@@ -17,6 +17,7 @@ from antbot_source.analytics.labels import (
     NER_CAUSES,
     Q850_CAUSES,
 )
+from antbot_source.destination.comments import dialect, write_comments
 
 _SQL = files("antbot_source.analytics")
 # the loaded tables the views read
@@ -97,7 +98,8 @@ def missing_tables(pipeline: dlt.Pipeline) -> list[str]:
 
 
 def create_views(pipeline: dlt.Pipeline) -> list[str]:
-    """(Re)create the analytics views in the pipeline's dataset, in one transaction; return their names.
+    """(Re)create the analytics views in the pipeline's dataset, in one transaction, then write the data
+    dictionary's comments on it (`destination.comments`); return the views' names.
 
     Returns [] without touching the dataset when a table the views read is not loaded (see
     `missing_tables`), e.g. after a load of other resources only.
@@ -111,6 +113,8 @@ def create_views(pipeline: dlt.Pipeline) -> list[str]:
             _drop(client, schema)
             for statement in statements:
                 client.execute_sql(statement)
+        if (comments := dialect(pipeline)) is not None:
+            write_comments(client, comments)
     return [view_name(s) for s in statements]
 
 

@@ -20,6 +20,7 @@ from dlt.common.schema.typing import TTableSchemaColumns
 
 from antbot_source.api.stats import FIELDS
 from antbot_source.health.tally import RunTally, begin_tally, end_tally
+from antbot_source.rows.dictionary import column_description, table_description
 
 log = logging.getLogger("antbot_source.health")
 
@@ -37,7 +38,8 @@ COLUMN_TYPES: dict[str, str] = {
     "warnings": "text",  # one per line; null when the run of that table had none
 }
 COLUMNS: TTableSchemaColumns = {
-    name: {"data_type": kind, "nullable": name not in ("load_id", "table_name")}  # type: ignore[misc]
+    name: {"data_type": kind, "nullable": name not in ("load_id", "table_name"),  # type: ignore[misc]
+           "description": column_description(TABLE, name)}
     for name, kind in COLUMN_TYPES.items()
 }
 
@@ -69,6 +71,7 @@ def write_health(pipeline: dlt.Pipeline, rows: list[dict[str, Any]]) -> None:
         return
     resource = dlt.resource(rows, name=TABLE, write_disposition={"disposition": "merge", "strategy": "delete-insert"},
                             primary_key=("load_id", "table_name"), columns=COLUMNS)
+    resource.apply_hints(additional_table_hints={"description": table_description(TABLE)})
     pipeline.run(resource)
 
 

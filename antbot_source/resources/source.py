@@ -22,6 +22,7 @@ from antbot_source.resources.cdr.resource import CdrTuning, cdr_resource
 from antbot_source.resources.cdr.verify import DEFAULT_VERIFY_DAYS, MAX_VERIFY_DAYS
 from antbot_source.resources.full import Reconcile, full_resource
 from antbot_source.resources.subscribers import subscribers_resource
+from antbot_source.rows.dictionary import table_description
 from antbot_source.rows.normalise import parse_timestamp
 from antbot_source.rows.schema import json_fields
 from antbot_source.settings import (
@@ -130,12 +131,13 @@ def antbot(
     check_history_settings(first, since_at, verify_days, datetime.now(UTC))
     for ep in ENDPOINTS:
         if ep.read == "cdr":
-            yield cdr_resource(
+            resource = cdr_resource(
                 config, start_date=first, lookback=parse_lookback(lookback_hours), verify_days=verify_days,
                 since=since_at, until=until_at, window_rows=cdr_window_rows,
                 run_rows=cdr_run_rows, concurrency=max_concurrency,
             )
         elif ep.read == "per_campaign":
-            yield subscribers_resource(shared, ep, readers=max_concurrency, reconcile=full_reads)
+            resource = subscribers_resource(shared, ep, readers=max_concurrency, reconcile=full_reads)
         else:
-            yield full_resource(shared, ep, readers=max_concurrency, reconcile=full_reads)
+            resource = full_resource(shared, ep, readers=max_concurrency, reconcile=full_reads)
+        yield resource.apply_hints(additional_table_hints={"description": table_description(ep.type_key)})

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from antbot_source.rows.dictionary import column_description
+
 if TYPE_CHECKING:  # dlt stays out of the CDR walker processes, which import this module
     from dlt.common.schema.typing import TColumnSchema, TTableSchemaColumns
 
@@ -85,18 +87,22 @@ TABLE_TYPES: Mapping[str, Mapping[str, str]] = {
 }
 
 
-def _column(name: str, data_type: str) -> TColumnSchema:
+def _column(table: str, name: str, data_type: str) -> TColumnSchema:
     column: TColumnSchema = {"name": name, "data_type": data_type, "nullable": name != "id"}  # type: ignore[typeddict-item]
+    if description := column_description(table, name):
+        column["description"] = description
     if data_type == TS:
         column["timezone"] = True
     return column
 
 
 def columns(table: str, *, tombstones: bool = False) -> TTableSchemaColumns:
-    """dlt column hints of `table`; with `tombstones`, the hard-delete marker column as well."""
-    hints = {name: _column(name, data_type) for name, data_type in TABLE_TYPES[table].items()}
+    """dlt column hints of `table`, with their descriptions (`rows.dictionary`); with `tombstones`, the
+    hard-delete marker column as well."""
+    hints = {name: _column(table, name, data_type) for name, data_type in TABLE_TYPES[table].items()}
     if tombstones:
-        hints[DELETED_COLUMN] = {"name": DELETED_COLUMN, "data_type": BOOL, "nullable": True, "hard_delete": True}
+        hints[DELETED_COLUMN] = {"name": DELETED_COLUMN, "data_type": BOOL, "nullable": True, "hard_delete": True,
+                                 "description": column_description(table, DELETED_COLUMN)}  # type: ignore[typeddict-item]
     return hints
 
 

@@ -12,6 +12,7 @@ import pytest
 from support import ROOT
 
 from antbot_source import antbot
+from antbot_source.rows.dictionary import column_description
 from antbot_source.rows.schema import DELETED_COLUMN, TABLE_TYPES, columns, json_fields, timestamp_fields
 from antbot_source.settings import ENDPOINTS, TABLE_NAMES, endpoint
 
@@ -81,14 +82,16 @@ def test_every_table_has_pinned_column_types_with_a_bigint_key():
     assert {ep.type_key for ep in ENDPOINTS} == set(TABLE_TYPES)
     for ep in ENDPOINTS:
         key = columns(ep.type_key)[ep.primary_key]
-        assert key == {"name": ep.primary_key, "data_type": "bigint", "nullable": False}, ep.table
+        assert key == {"name": ep.primary_key, "data_type": "bigint", "nullable": False,
+                       "description": column_description(ep.type_key, ep.primary_key)}, ep.table
 
 
 def test_key_columns_have_their_types():
     cdr = columns("cdr")
-    assert cdr["id"] == {"name": "id", "data_type": "bigint", "nullable": False}
+    assert cdr["id"] == {"name": "id", "data_type": "bigint", "nullable": False,
+                         "description": "AntBot id of the object (primary key)."}
     assert cdr["starting_date"] == {"name": "starting_date", "data_type": "timestamp", "nullable": True,
-                                    "timezone": True}
+                                    "timezone": True, "description": column_description("cdr", "starting_date")}
     assert {name: cdr[name]["data_type"] for name in ("billsec", "campaign", "leg_type", "alarm", "disposition")} \
         == {"billsec": "bigint", "campaign": "bigint", "leg_type": "bigint", "alarm": "bool", "disposition": "text"}
     assert "starting_date" in timestamp_fields("cdr")
@@ -112,7 +115,8 @@ def test_json_columns_are_the_documented_ones():
 def test_tombstones_are_a_hard_delete_column_only_when_asked():
     assert DELETED_COLUMN not in columns("contacts")
     assert columns("contacts", tombstones=True)[DELETED_COLUMN] == {
-        "name": DELETED_COLUMN, "data_type": "bool", "nullable": True, "hard_delete": True}
+        "name": DELETED_COLUMN, "data_type": "bool", "nullable": True, "hard_delete": True,
+        "description": column_description("contacts", DELETED_COLUMN)}
 
 
 def test_the_source_builds_every_resource_without_a_request(documented):
