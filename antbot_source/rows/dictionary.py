@@ -302,6 +302,9 @@ VIEW_COLUMNS: Mapping[str, str] = {
     "code": "The code as the API sends it.",
     "label": "Its readable label.",
     "cause_group": "Hangup-cause group: answered, busy, no answer, rejected, invalid number, network or other.",
+    "call_kind": "What placed the call: campaign, otp, alarm (a reminder call) or other.",
+    "sample_ok": "True when the row rests on at least 50 attempts (MIN_SAMPLE): enough to rank or compare.",
+    "day": "Vietnam-local day.",
 }
 
 
@@ -322,6 +325,7 @@ VIEWS: Mapping[str, Relation] = {
             "disposition_label": "Readable disposition (lookup_disposition).",
             "amd_label": "Readable answering-machine detection result (lookup_amd_status).",
             "ner_effective": "True when the Q.850 cause counts as effective for NER (16, 17, 18, 19, 21).",
+            "call_kind": "What placed the call: campaign, otp, alarm (a reminder call) or other.",
         }, base="cdr"),
     "cdr_kpis": Relation("Headline call KPIs over every A-leg (one row).", {}),
     "cdr_campaign_kpis": Relation("Call KPIs per campaign, over A-legs.", {}),
@@ -332,6 +336,48 @@ VIEWS: Mapping[str, Relation] = {
         "weekday": "ISO weekday, 1 Monday to 7 Sunday.",
         "weekday_name": "Weekday name (Mon..Sun).",
         "hour": "Hour of the day, 0-23.",
+    }),
+    "cdr_daily": Relation("Call KPIs per Vietnam-local day and call kind, over A-legs: the daily trend.", {
+        "talk_minutes": "billsec_total in minutes.",
+    }),
+    "cdr_gateway_kpis": Relation("Call KPIs per gateway (cdr.used_gateway), campaign and call kind, with the "
+                                 "unanswered A-legs per hangup-cause group.", {
+        "gateway_id": "gateways.id (cdr.used_gateway).",
+        "gateway_name": "gateways.name.",
+        "ended_busy": "Unanswered A-legs whose cause group is busy.",
+        "ended_no_answer": "Unanswered A-legs whose cause group is no answer.",
+        "ended_rejected": "Unanswered A-legs whose cause group is rejected.",
+        "ended_invalid_number": "Unanswered A-legs whose cause group is invalid number.",
+        "ended_network": "Unanswered A-legs whose cause group is network.",
+        "ended_other": "Unanswered A-legs whose cause group is other.",
+    }),
+    "survey_answers": Relation("One row per subscriber and survey answer, from subscribers.collected_data.", {
+        "subscriber_id": "subscribers.id.",
+        "contact_id": "contacts.id.",
+        "question": "The answer's key in collected_data, nested keys joined by '.'; NULL when malformed.",
+        "answer": "The answer as text (a list as JSON text).",
+        "malformed": "True when collected_data was not a JSON object (its text is the answer).",
+    }),
+    "survey_answer_shares": Relation("The distribution of the answers to each question of a campaign's survey "
+                                     "(malformed answers left out).", {
+        "question": "The question (survey_answers.question).",
+        "answer": "The answer (survey_answers.answer).",
+        "subscribers": "Subscribers who gave this answer.",
+        "respondents": "Subscribers who answered the question.",
+        "share": "subscribers / respondents.",
+        "sample_ok": "True when at least 50 subscribers answered the question (MIN_SAMPLE).",
+    }),
+    "reminder_outcomes": Relation("Reminder calls (alarms) per Vietnam-local day of their notice, calendar, "
+                                  "status and result.", {
+        "day": "Vietnam-local day of alarms.date_start_notice.",
+        "calendar_id": "calendars.id (through the alarm's event).",
+        "calendar_name": "calendars.name.",
+        "status": "alarms.status: 1 pending, 2 in process, 3 failure, 4 retry, 5 success.",
+        "status_label": "Readable alarm status.",
+        "result": "alarms.result: 0 none, 1 confirmed, 2 cancelled, 3 rescheduled.",
+        "result_label": "Readable alarm result.",
+        "alarms": "Reminder calls in the group.",
+        "call_attempts": "Sum of the alarms' num_attempt.",
     }),
     "cdr_hangup_causes": Relation("A-legs per campaign and hangup-cause group.", {
         "calls": "A-legs of the campaign in the group.",
@@ -368,6 +414,7 @@ VIEWS: Mapping[str, Relation] = {
     "lookup_event_status": _lookup("events.status"),
     "lookup_weekday": _lookup("ISO weekdays (1 Monday)"),
     "lookup_section_type": _lookup("section_templates.type"),
+    "lookup_call_kind": _lookup("cdr_enriched.call_kind"),
     "lookup_hangup_cause": Relation("ITU-T Q.850 causes (cdr.hangup_cause_q850): FreeSWITCH name, group, NER.", {
         "code": "Q.850 cause code (FreeSWITCH's own above 127).",
         "name": "FreeSWITCH cause name.",
