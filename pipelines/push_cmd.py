@@ -15,8 +15,10 @@ import typer
 from rich.console import Console
 
 from antbot_source.api.config import client_config
+from antbot_source.errors import ConfigError
 from antbot_source.pipeline import DEFAULT_WAIT_S
 from antbot_source.push import PushOptions, run_push
+from antbot_source.push.read import input_sql
 from antbot_source.settings import DEFAULT_DATASET, DEFAULT_DUCKDB
 from pipelines.failures import notice, reported
 
@@ -60,13 +62,12 @@ def _postgres_dsn(explicit: str | None) -> str | None:
 
 def _push(opts: PushOptions, postgres_dsn: str | None) -> None:
     """Check the options the Typer types cannot, then run the push; exits with its code."""
-    if bool(opts.table) == bool(opts.query):
-        raise typer.BadParameter("give exactly one of --table or --query")
-    if opts.destination not in ("duckdb", "postgres"):
-        raise typer.BadParameter("--destination must be duckdb or postgres")
-    if opts.number_format not in (None, "national", "e164"):
-        raise typer.BadParameter("--number-format must be national or e164")
     with reported("push"):
+        if opts.destination not in ("duckdb", "postgres"):
+            raise ConfigError(f"--destination must be duckdb or postgres, not {opts.destination!r}")
+        if opts.number_format not in (None, "national", "e164"):
+            raise ConfigError(f"--number-format must be national or e164, not {opts.number_format!r}")
+        input_sql(opts.table, opts.query, opts.dataset, opts.destination)  # a bad input exits before any request
         if opts.destination == "postgres":
             opts = dataclasses.replace(opts, postgres_dsn=_postgres_dsn(postgres_dsn))
         with client_config().connect() as client:
