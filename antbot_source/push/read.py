@@ -121,9 +121,14 @@ class Warehouse:
         finally:
             cur.close()
 
-    def query(self, sql: str, params: Sequence[Any] = (), *, read_only: bool = False) -> list[dict[str, Any]]:
-        """Run a query inside the dataset (unqualified names resolve there) and return rows as dicts;
-        `read_only`: in a read-only transaction, rolled back after."""
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Run a query inside the dataset (unqualified names resolve there) and return rows as dicts."""
+        names, rows = self._fetch(sql, params)
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
+    def _fetch(self, sql: str, params: Sequence[Any] = (), *, read_only: bool = False) -> tuple[list[str], list[Any]]:
+        """(lower-case column names, rows) of a query inside the dataset; `read_only`: in a read-only
+        transaction, rolled back after."""
         cur = self.conn.cursor()
         try:
             if read_only:
@@ -133,8 +138,7 @@ class Warehouse:
             else:
                 cur.execute(f"SET search_path TO {quote_ident(self.dataset)}, public")
             cur.execute(sql.replace("?", self._param) if params else sql, tuple(params))
-            names = [d[0].lower() for d in cur.description]
-            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+            return [d[0].lower() for d in cur.description], cur.fetchall()
         finally:
             if read_only:
                 cur.execute("ROLLBACK")
@@ -164,12 +168,14 @@ class Warehouse:
         finally:
             cur.close()
 
-    def read_input(self, sql: str) -> list[dict[str, Any]]:
-        """The rows to push: the result of `sql` (from `input_sql`), read in a read-only transaction."""
+    def read_input(self, sql: str) -> tuple[list[str], list[dict[str, Any]]]:
+        """The rows to push, with the input's column names (lower case): the result of `sql` (from
+        `input_sql`), read in a read-only transaction."""
         try:
-            return self.query(sql, read_only=True)
+            names, rows = self._fetch(sql, read_only=True)
         except Exception as exc:  # noqa: BLE001 - duckdb.Error and psycopg2.Error share no base class
             raise ConfigError(f"cannot read the push input from dataset {self.dataset!r}: {exc}") from None
+        return names, [dict(zip(names, row, strict=True)) for row in rows]
 
     def close(self) -> None:
         """Close the connection."""
