@@ -28,9 +28,19 @@ from antbot_source.errors import AntBotError, ConfigError, InterruptedRun
 
 HEALTH_WARNING = 10
 
+# the signals received while a command's body runs: a library that turns the exception a handler raises
+# into its own (DuckDB's "Query interrupted") cannot hide that the run was interrupted
+_received: list[int] = []
+
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
+    _received.append(signum)
     raise InterruptedRun(signum)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    _received.append(signum)
+    raise KeyboardInterrupt
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:
@@ -106,12 +116,16 @@ def fail(command: str, exc: BaseException) -> typer.Exit:
 @contextmanager
 def reported(command: str) -> Iterator[None]:
     """Run a command's body: SIGTERM stops it like Ctrl-C, and any failure ends it with one line and its code."""
-    previous = signal.signal(signal.SIGTERM, _terminate)
+    _received.clear()
+    previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, _terminate),
+                signal.SIGINT: signal.signal(signal.SIGINT, _interrupt)}
     try:
         yield
     except (typer.Exit, click.ClickException, SystemExit):
         raise
     except BaseException as exc:  # noqa: BLE001 - one line for any failure, never a traceback with config in it
-        raise fail(command, exc) from None
+        raise fail(command, InterruptedRun(_received[0]) if _received else exc) from None
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            if handler is not None:  # None: not installed from Python, nothing to restore
+                signal.signal(signum, handler)

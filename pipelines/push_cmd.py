@@ -17,9 +17,11 @@ import typer
 from rich.console import Console
 
 from antbot_source.api.config import client_config, max_concurrency
-from antbot_source.pipeline import DEFAULT_WAIT_S
+from antbot_source.errors import ConfigError
+from antbot_source.pipeline import DEFAULT_WAIT_S, configured_destination, duckdb_file
 from antbot_source.push import PushOptions, run_push
 from antbot_source.push.appointments_apply import AppointmentOptions, run_appointments
+from antbot_source.push.read import input_sql
 from antbot_source.settings import DEFAULT_DATASET, DEFAULT_DUCKDB
 from pipelines.failures import notice, reported
 
@@ -27,9 +29,13 @@ push_app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_except
 
 Table = Annotated[str | None, typer.Option("--table", help="Input table in the dataset.")]
 Query = Annotated[str | None, typer.Option("--query", help="Input query (unqualified names resolve in the dataset).")]
-DuckDBPath = Annotated[Path, typer.Option("--duckdb", help="DuckDB file (destination duckdb).")]
+# found as `antbot load` finds them: the option, else dlt's settings, else the defaults
+DuckDBPath = Annotated[Path | None, typer.Option(
+    "--duckdb", help=f"DuckDB file [default: DESTINATION__DUCKDB__CREDENTIALS, else {DEFAULT_DUCKDB}]",
+    show_default=False)]
 Dataset = Annotated[str, typer.Option("--dataset", help="Dataset (schema) of the input and of the push records.")]
-DestinationOpt = Annotated[str, typer.Option("--destination", help="duckdb or postgres.")]
+DestinationOpt = Annotated[str | None, typer.Option(
+    "--destination", help="duckdb or postgres [default: DESTINATION_TYPE, else duckdb]", show_default=False)]
 PostgresDsn = Annotated[str | None, typer.Option(
     "--postgres-dsn", help="PostgreSQL DSN; default: dlt's destination.postgres.credentials.")]
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Print the plan and send nothing.")]
@@ -63,13 +69,14 @@ def _postgres_dsn(explicit: str | None) -> str | None:
 
 def _push(opts: PushOptions, postgres_dsn: str | None, run: Callable[..., Any] = run_push) -> None:
     """Check the options the Typer types cannot, then run the push; exits with its code."""
-    if bool(opts.table) == bool(opts.query):
-        raise typer.BadParameter("give exactly one of --table or --query")
-    if opts.destination not in ("duckdb", "postgres"):
-        raise typer.BadParameter("--destination must be duckdb or postgres")
-    if opts.number_format not in (None, "national", "e164"):
-        raise typer.BadParameter("--number-format must be national or e164")
     with reported("push"):
+        opts = dataclasses.replace(opts, destination=configured_destination(opts.destination),
+                                   duckdb_path=duckdb_file(opts.duckdb_path))
+        if opts.destination not in ("duckdb", "postgres"):
+            raise ConfigError(f"--destination must be duckdb or postgres, not {opts.destination!r}")
+        if opts.number_format not in (None, "national", "e164"):
+            raise ConfigError(f"--number-format must be national or e164, not {opts.number_format!r}")
+        input_sql(opts.table, opts.query, opts.dataset, opts.destination)  # a bad input exits before any request
         if opts.destination == "postgres":
             opts = dataclasses.replace(opts, postgres_dsn=_postgres_dsn(postgres_dsn))
         with client_config().connect() as client:
@@ -82,7 +89,7 @@ def contacts(
     table: Table = None, query: Query = None,
     phonebook: Annotated[str | None, typer.Option(help="Phonebook id or name for every row.")] = None,
     update: Annotated[bool, typer.Option("--update", help="Also update changed fields of present contacts.")] = False,
-    duckdb: DuckDBPath = Path(DEFAULT_DUCKDB), dataset: Dataset = DEFAULT_DATASET, destination: DestinationOpt = "duckdb",
+    duckdb: DuckDBPath = None, dataset: Dataset = DEFAULT_DATASET, destination: DestinationOpt = None,
     postgres_dsn: PostgresDsn = None, dry_run: DryRun = False, batch_size: BatchSize = 500,
     concurrency: Concurrency = 4, yes: Yes = False, number_format: FormatOpt = None, wait: Wait = DEFAULT_WAIT_S,
 ) -> None:
@@ -98,7 +105,7 @@ def contacts(
 def dnc(
     table: Table = None, query: Query = None,
     dnc_list: Annotated[str | None, typer.Option("--dnc-list", help="DNC list id or name for every row.")] = None,
-    duckdb: DuckDBPath = Path(DEFAULT_DUCKDB), dataset: Dataset = DEFAULT_DATASET, destination: DestinationOpt = "duckdb",
+    duckdb: DuckDBPath = None, dataset: Dataset = DEFAULT_DATASET, destination: DestinationOpt = None,
     postgres_dsn: PostgresDsn = None, dry_run: DryRun = False, batch_size: BatchSize = 500,
     concurrency: Concurrency = 4, yes: Yes = False, number_format: FormatOpt = None, wait: Wait = DEFAULT_WAIT_S,
 ) -> None:
@@ -132,7 +139,7 @@ def appointments(
     update: Annotated[bool, typer.Option(
         "--update", help="Also update the end, title, description, reminder time and transfer number of "
         "present appointments.")] = False,
-    duckdb: DuckDBPath = Path(DEFAULT_DUCKDB), dataset: Dataset = DEFAULT_DATASET, destination: DestinationOpt = "duckdb",
+    duckdb: DuckDBPath = None, dataset: Dataset = DEFAULT_DATASET, destination: DestinationOpt = None,
     postgres_dsn: PostgresDsn = None, dry_run: DryRun = False, batch_size: BatchSize = 500,
     concurrency: Annotated[int | None, typer.Option(
         "--concurrency", min=1, max=32, help="Requests in flight at once (default SOURCES__ANTBOT__MAX_CONCURRENCY).")] = None,

@@ -3,12 +3,14 @@
 - sandbox configuration and HTTP: `use_sandbox`, `login`, `walk`;
 - loads and what the destination holds: `load_account`, `destination_keys`, `destination_loads`,
   `assert_equals_truth`, `snapshot`;
-- push inputs and targets: `DB`, `connect`, `write_table`, `new_phonebook`, `new_dnc_list`, `fresh_numbers`;
+- push inputs and targets: `DB`, `connect`, `write_table`, `new_phonebook`, `new_dnc_list`, `fresh_numbers`,
+  `held_elsewhere`, `ledger_rows`;
 - schedulers: `orchestrator`, `worker_env`, `two_scheduled_runs`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -22,9 +24,11 @@ import httpx
 import orjson
 import pyarrow as pa
 import pytest
+from rich.console import Console
 
 from antbot_source.api.client import AntBotClient, ClientConfig
 from antbot_source.pipeline import LoadSummary, build_pipeline, run_load
+from antbot_source.push import PushOptions, run_push
 from antbot_source.sandbox import SandboxHandle
 from antbot_source.settings import DEFAULT_DUCKDB, TABLE_NAMES
 
@@ -163,6 +167,22 @@ def new_dnc_list(client: AntBotClient, name: str) -> int:
 def fresh_numbers(n: int, start: int = 0) -> list[str]:
     """Valid Vietnamese mobile numbers the sandbox world does not use (prefix 0399)."""
     return [f"0399{start + i:06d}" for i in range(n)]
+
+
+def held_elsewhere(client: AntBotClient, n: int, path: str = DB) -> PushOptions:
+    """A table of n fresh numbers, already pushed into one phonebook, and the options pushing it into a
+    second: every bulk call of that push stops at its first number (held by the first phonebook)."""
+    write_table("held_elsewhere", [{"contact": number} for number in fresh_numbers(n)], path)
+    opts = PushOptions("contacts", table="held_elsewhere", duckdb_path=path, number_format="national",
+                       target=new_phonebook(client, "holds them"))
+    assert run_push(client, opts, Console(quiet=True)).counts["created"] == n
+    return dataclasses.replace(opts, target=new_phonebook(client, "wants them too"))
+
+
+def ledger_rows(run_id: str, path: str = DB) -> int:
+    """Records a push run wrote to push_ledger."""
+    with duckdb.connect(path) as conn:
+        return conn.execute("SELECT count(*) FROM antbot.push_ledger WHERE run_id = ?", [run_id]).fetchone()[0]
 
 
 # --- schedulers: the orchestrators in environments of their own, the settings a worker has ---

@@ -22,8 +22,8 @@ from antbot_source.errors import PUSH_FAILED, PUSH_NEEDS_CONFIRMATION, PUSH_REJE
 from antbot_source.push.apply import Applier
 from antbot_source.push.ledger import Ledger
 from antbot_source.push.normalise import Kind, NumberFormat, parse_phone
-from antbot_source.push.plan import Client, Plan, build_plan
-from antbot_source.push.read import Destination, Warehouse
+from antbot_source.push.plan import Client, Plan, build_plan, require_columns
+from antbot_source.push.read import Destination, Warehouse, input_sql
 from antbot_source.push.show import show_dialling, show_plan, show_summary
 from antbot_source.settings import DEFAULT_DATASET, DEFAULT_DUCKDB
 
@@ -74,10 +74,12 @@ def run_push(client: Client, opts: PushOptions, console: Console | None = None,
              notify: Notify = log.warning) -> PushResult:
     """Plan and (unless a dry run, or stopped for confirmation) apply one push."""
     console = console or Console()
+    sql = input_sql(opts.table, opts.query, opts.dataset, opts.destination)  # checked before anything opens
     wh = Warehouse.open(opts.destination, opts.dataset, opts.duckdb_path, opts.postgres_dsn,
                         wait_s=opts.wait_s, notify=notify)
     try:
-        rows = wh.read_input(opts.table, opts.query)
+        columns, rows = wh.read_input(sql)
+        require_columns(opts.kind, columns, opts.target)
         ledger = Ledger(wh, opts.kind)
         plan = build_plan(client, opts.kind, rows, target=opts.target, number_format=opts.number_format,
                           update=opts.update, open_keys=ledger.open_keys())

@@ -4,6 +4,12 @@ Exactly-once effect rests on three rules: a row is written to the ledger as `sen
 request leaves; a request whose effect is unknown (timeout, 5xx, a bulk call that failed part-way)
 is never resent blindly but settled by reading the target back; and every run plans against what
 the API holds now, so a push killed at any point and run again creates only what is missing.
+
+`bulkcontact/` stops at the first number held by any phonebook of the account, so a batch is sent as
+a stream of windows: a stop halves the window, a full answer doubles it, and a window of one becomes
+a run of `contact/` creates (which take such numbers) that doubles each time the probe after it
+stops again. Each row is announced once while it waits, whatever the number of stops: the ledger
+and the requests grow linearly with the batch even when every number is held elsewhere.
 """
 
 from __future__ import annotations
@@ -35,6 +41,8 @@ class Task:
     target: int
     items: list[Item]
     updates: list[Update] = field(default_factory=list)
+    rest: list[Item] = field(default_factory=list)  # a bulk stream: the batch's rows still to send after these
+    singles: int = 1  # a bulk stream: the length of its next run of single creates
 
 
 @dataclass
@@ -119,6 +127,16 @@ def _chunks(action: str, items: list[Item], size: int) -> list[Task]:
     return [Task(action, target, batch) for target, batch in _batches(items, lambda it: it.target, size)]
 
 
+def _stream(target: int, items: list[Item], window: int, singles: int) -> list[Task]:
+    """The next request of a batch's stream: a bulk call of `window` rows, or a run of `singles` single
+    creates once the window is down to one."""
+    if not items:
+        return []
+    if window > 1:
+        return [Task(BULK, target, items[:window], rest=items[window:], singles=singles)]
+    return [Task(SINGLE, target, items[:singles], rest=items[singles:], singles=singles)]
+
+
 @dataclass
 class Applier:
     """Runs a plan's writes and keeps the ledger and the counts per outcome."""
@@ -131,6 +149,7 @@ class Applier:
     on_progress: Callable[[int], None] | None = None
     counts: Counter[str] = field(default_factory=Counter)
     attempts: Counter[str] = field(default_factory=Counter)
+    announced: set[str] = field(default_factory=set)  # keys whose last record is this run's `sending`
 
     def run(self) -> Counter[str]:
         """Apply the plan; returns counts per outcome (created, updated, present, failed, unknown, requests)."""
@@ -147,9 +166,22 @@ class Applier:
             tasks = self._settle(to_settle)
         else:
             missing = [it for task in tasks for it in task.items]
-            self.ledger.record(missing, "look", L.FAILED, error=f"still missing after {MAX_ROUNDS} attempts")
+            self._settled(missing, "look", L.FAILED, error=f"still missing after {MAX_ROUNDS} attempts")
             self.counts[L.FAILED] += len(missing)
         return self.counts
+
+    def _announce(self, task: Task) -> None:
+        """Record `sending` for the task's rows that are not already waiting as `sending` (committed first)."""
+        for it in task.items:
+            self.attempts[it.key] += 1
+        fresh = [it for it in task.items if it.key not in self.announced]
+        self.ledger.record(fresh, task.action, L.SENDING, attempts=self._attempt(task))
+        self.announced.update(it.key for it in fresh)
+
+    def _settled(self, items: list[Item], action: str, status: str, http_status: int | None = None,
+                 error: str | None = None, attempts: int = 1) -> None:
+        self.ledger.record(items, action, status, http_status, error, attempts)
+        self.announced.difference_update(it.key for it in items)
 
     def _run_tasks(self, tasks: list[Task]) -> list[tuple[Item, bool]]:
         """Run tasks with bounded concurrency; returns the items to settle and whether they need `contact/`."""
@@ -160,10 +192,7 @@ class Applier:
             while queue or running:
                 while queue and len(running) < self.concurrency:
                     task = queue.pop()
-                    for it in task.items:
-                        self.attempts[it.key] += 1
-                    # the ledger write is committed before the request leaves
-                    self.ledger.record(task.items, task.action, L.SENDING, attempts=self._attempt(task))
+                    self._announce(task)  # committed before the request leaves
                     runner = _run_bulk if task.action == BULK else _run_singles
                     running[pool.submit(runner, self.client, task)] = task
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -181,31 +210,35 @@ class Applier:
         """Write a task's outcomes to the ledger; returns follow-up tasks and items to settle."""
         self.counts["requests"] += res.requests
         outcome = L.UPDATED if task.action == PUT else L.CREATED
-        self.ledger.record(res.done, task.action, outcome, attempts=self._attempt(task))
+        self._settled(res.done, task.action, outcome, attempts=self._attempt(task))
         self.counts[outcome] += len(res.done)
         for item, status, error in res.failed:
-            self.ledger.record([item], task.action, L.FAILED, status, error, self.attempts[item.key])
+            self._settled([item], task.action, L.FAILED, status, error, self.attempts[item.key])
             self.counts[L.FAILED] += 1
         for item, status, error in res.unknown:
-            self.ledger.record([item], task.action, L.UNKNOWN, status, error, self.attempts[item.key])
+            self._settled([item], task.action, L.UNKNOWN, status, error, self.attempts[item.key])
         if self.on_progress:
             self.on_progress(len(res.done) + len(res.failed))
         settle = [(it, task.action == SINGLE) for it, _, _ in res.unknown]
         if res.duplicate_at is None:
-            return [], settle
+            if task.action == BULK:  # a full answer doubles the window (no answer keeps it)
+                window = min(self.batch_size, len(task.items) * (1 if res.unknown else 2))
+                return _stream(task.target, task.rest, window, 1), settle
+            # a run of single creates ends with a probe of two; if it stops, the next run is twice as long
+            return _stream(task.target, task.rest, 2, min(self.batch_size, 2 * task.singles)), settle
         dup = task.items[res.duplicate_at]
         # the number exists in another phonebook: bulkcontact/ cannot add it, contact/ can
-        self.ledger.record([dup], task.action, L.UNKNOWN, 200, "duplicate in another phonebook",
-                           self.attempts[dup.key])
-        rest = task.items[res.duplicate_at + 1 :]
-        return ([Task(BULK, task.target, rest)] if rest else []), [*settle, (dup, True)]
+        self._settled([dup], task.action, L.UNKNOWN, 200, "duplicate in another phonebook", self.attempts[dup.key])
+        # the rows after it were not sent: they wait as `sending` for the next, halved, window
+        rest = task.items[res.duplicate_at + 1 :] + task.rest
+        return _stream(task.target, rest, len(task.items) // 2, task.singles), [*settle, (dup, True)]
 
     def _settle(self, items: list[tuple[Item, bool]]) -> list[Task]:
         """Look at the API for items whose fate is unknown; returns tasks that resend what is missing."""
         ep = PUSH_TARGETS[self.plan.kind]
         existing = read_existing(self.client, ep, {it.target for it, _ in items})
         present = [it for it, _ in items if it.key in existing]
-        self.ledger.record(present, "look", L.PRESENT)
+        self._settled(present, "look", L.PRESENT)
         self.counts[L.PRESENT] += len(present)
         missing = [(it, single) for it, single in items if it.key not in existing]
         if self.plan.kind == "dnc":

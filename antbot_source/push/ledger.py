@@ -40,15 +40,14 @@ def _now() -> datetime:
 
 
 class Ledger:
-    """Writes one push run's records; every write is committed before the caller goes on."""
+    """Writes one push run's records; every write is committed before the caller goes on. Its tables are
+    created when the run starts: a push refused before (a bad option) leaves the dataset as it was."""
 
     def __init__(self, warehouse: Warehouse, kind: Kind, run_id: str | None = None):
         self.wh = warehouse
         self.kind = kind
         self.run_id = run_id or uuid.uuid4().hex[:16]
         self._seq = 0
-        for table, ddl in _DDL.items():
-            self.wh.execute(f"CREATE TABLE IF NOT EXISTS {qualified(self.wh.dataset, table)} {ddl}")
 
     def _next_seq(self) -> int:
         # nanosecond clock, forced monotonic: orders records across runs and within one
@@ -66,6 +65,9 @@ class Ledger:
 
     def open_keys(self) -> dict[str, str]:
         """Keys of this kind whose last record, over all runs, is `sending` or `unknown`: {key: status}."""
+        if not self.wh.query("SELECT 1 FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+                             (self.wh.dataset, LEDGER)):
+            return {}  # no push ran in this dataset yet
         table = qualified(self.wh.dataset, LEDGER)
         rows = self.wh.query(
             f"""SELECT key, status FROM (SELECT key, status, row_number() OVER (PARTITION BY key ORDER BY seq DESC)
@@ -81,7 +83,9 @@ class Ledger:
             self.wh.insert_rows(REJECTS, ("run_id", "kind", "row_no", "row_data", "reason", "recorded_at"), rows)
 
     def start_run(self, source: str, dry_run: bool) -> None:
-        """Record that the run started."""
+        """Create the records' tables if need be, and record that the run started."""
+        for table, ddl in _DDL.items():
+            self.wh.execute(f"CREATE TABLE IF NOT EXISTS {qualified(self.wh.dataset, table)} {ddl}")
         self.wh.insert_rows(RUNS, ("run_id", "kind", "started_at", "dry_run", "source"),
                             [(self.run_id, self.kind, _now(), dry_run, source)])
 

@@ -34,24 +34,43 @@ class Phone:
         return self.national if fmt == "national" else self.key
 
 
-def parse_phone(raw: Any, region: str = DEFAULT_REGION) -> Phone | None:
-    """Parse a phone number written in any usual form; None when it is not a valid number."""
-    if raw is None or isinstance(raw, bool):
-        return None
+# One cell, one number: digits with spaces, dashes, dots or parentheses between them, and a leading `+`
+# (a leading `00` is digits too). Anything else is refused before phonenumbers, which would read an
+# extension or a second number as an extension and letters as the digits of a keypad.
+_ONE_NUMBER = re.compile(r"^\+?[\d\s().-]+$")
+_EXTENSION = re.compile(r"(?<![a-z])(?:ext(?:ension)?\.?|x|#)\s*\d+\s*$", re.IGNORECASE)
+_SEVERAL = re.compile(r"\d.*(?:[;,/|&\n]|\s(?:or|and|hoặc|và)\s).*\d", re.IGNORECASE)
+
+
+def read_phone(raw: Any, region: str = DEFAULT_REGION) -> tuple[Phone | None, str | None]:
+    """(the number, None), or (None, why the cell is not one valid phone number)."""
+    if raw is None or isinstance(raw, bool) or not str(raw).strip():
+        return None, "no phone number"
     text = str(raw).strip()
     if isinstance(raw, int | float) and not text.startswith("0"):
         text = str(int(raw))
+    if _EXTENSION.search(text):
+        return None, f"phone number with an extension {text!r}"
+    if _SEVERAL.search(text):
+        return None, f"several phone numbers in one cell {text!r}"
+    if not _ONE_NUMBER.match(text):
+        return None, f"letters or other text around the phone number {text!r}"
     try:
         num = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(num):
-        return None
+        num = None
+    if num is None or not phonenumbers.is_valid_number(num):
+        return None, f"invalid phone number {text!r}"
     e164 = phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
     if phonenumbers.region_code_for_number(num) != region:
-        return Phone(e164, e164)  # a foreign number has no national form the dialer could use
+        return Phone(e164, e164), None  # a foreign number has no national form the dialer could use
     national = re.sub(r"\D", "", phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.NATIONAL))
-    return Phone(e164, national)
+    return Phone(e164, national), None
+
+
+def parse_phone(raw: Any, region: str = DEFAULT_REGION) -> Phone | None:
+    """Parse a phone number written in any accepted form; None when the cell is not one valid number."""
+    return read_phone(raw, region)[0]
 
 
 def number_key(raw: Any, region: str = DEFAULT_REGION) -> str:
@@ -177,10 +196,10 @@ def validate_rows(kind: Kind, rows: Iterable[Mapping[str, Any]], targets: Target
     for row_no, raw in enumerate(rows, start=1):
         row = {str(k).lower(): v for k, v in raw.items()}
         target, reason = targets.resolve(target_override if target_override is not None else row.get(target_col))
-        phone = parse_phone(row.get(phone_col), region)
+        phone, why = read_phone(row.get(phone_col), region)
         fields: dict[str, Any] = {}
         if reason is None and phone is None:
-            reason = f"invalid phone number {row.get(phone_col)!r}" if row.get(phone_col) else f"no {phone_col}"
+            reason = why if str(row.get(phone_col) or "").strip() else f"no {phone_col}"
         if reason is None and kind == "contacts":
             fields, reason = _contact_fields(row)
         if reason is not None or target is None or phone is None:

@@ -9,6 +9,7 @@ from itertools import islice
 from typing import Any, Protocol
 
 from antbot_source.api.pages import object_id, relation_id
+from antbot_source.errors import ConfigError
 from antbot_source.push.normalise import (
     CONTACT_FIELDS,
     DEFAULT_REGION,
@@ -46,12 +47,23 @@ class PushTarget:
     target_field: str
     number_field: str
     label: str
+    option: str  # the command's option naming one target for every row
 
 
 PUSH_TARGETS: dict[Kind, PushTarget] = {
-    "contacts": PushTarget("contacts", "phonebook/", "contact/", "phonebook", "contact", "phonebook"),
-    "dnc": PushTarget("dnc", "dnc-list/", "dnc-contact/", "dnc", "phone_number", "DNC list"),
+    "contacts": PushTarget("contacts", "phonebook/", "contact/", "phonebook", "contact", "phonebook", "--phonebook"),
+    "dnc": PushTarget("dnc", "dnc-list/", "dnc-contact/", "dnc", "phone_number", "DNC list", "--dnc-list"),
 }
+
+
+def require_columns(kind: Kind, columns: Iterable[str], target: Any = None) -> None:
+    """ConfigError when the input cannot name a number (or, without the option, a target) in any row."""
+    ep = PUSH_TARGETS[kind]
+    have = set(columns)
+    if ep.number_field not in have:
+        raise ConfigError(f"the input has no column {ep.number_field!r} (its columns: {', '.join(sorted(have))})")
+    if target is None and ep.target_field not in have:
+        raise ConfigError(f"the input has no column {ep.target_field!r} and no {ep.option} was given")
 
 
 @dataclass
@@ -160,6 +172,8 @@ def build_plan(client: Client, kind: Kind, rows: list[dict[str, Any]], *, target
     ep = PUSH_TARGETS[kind]
     resolver = TargetResolver(ep.label, (
         {"id": object_id(o), "name": o.get("name")} for page in client.iter_pages(ep.targets, {}) for o in page))
+    if target is not None and (reason := resolver.resolve(target)[1]):
+        raise ConfigError(f"{ep.option}: {reason}")  # a bad option, not a reason to reject every row
     # first pass on targets only: their current content decides the number form the rows are written in
     targets = {t for r in rows
                if (t := resolver.resolve(target if target is not None else

@@ -6,14 +6,22 @@ import json
 
 import pytest
 
-from antbot_source.push.normalise import TargetResolver, detect_format, number_key, parse_phone, validate_rows
+from antbot_source.push.normalise import (
+    TargetResolver,
+    detect_format,
+    number_key,
+    parse_phone,
+    read_phone,
+    validate_rows,
+)
 
 PHONEBOOKS = TargetResolver("phonebook", [{"id": 7, "name": "Leads"}, {"id": 8, "name": "Twice"},
                                           {"id": 9, "name": "Twice"}])
 
 
 @pytest.mark.parametrize("raw", ["0912345678", "+84912345678", "84912345678", "0912 345 678", "(091) 234-5678",
-                                 912345678])
+                                 "0912.345.678", "+84 (912) 345-678", "0084 912 345 678", " 0912345678 ", 912345678,
+                                 912345678.0])
 def test_every_usual_form_of_a_number_has_one_key_and_two_renderings(raw):
     phone = parse_phone(raw)
     assert phone is not None
@@ -25,6 +33,29 @@ def test_every_usual_form_of_a_number_has_one_key_and_two_renderings(raw):
 @pytest.mark.parametrize("raw", ["12345", "0123456789", "not a number", "", None, True])
 def test_invalid_numbers_do_not_parse(raw):
     assert parse_phone(raw) is None
+
+
+@pytest.mark.parametrize(("raw", "reason"), [
+    ("0912-700-043 ext 5", "phone number with an extension"),
+    ("0912-700-043 ext. 5", "phone number with an extension"),
+    ("0912700043x5", "phone number with an extension"),
+    ("0912 700 043 #5", "phone number with an extension"),
+    ("0912700045;0912700046", "several phone numbers in one cell"),
+    ("0912700045, 0912700046", "several phone numbers in one cell"),
+    ("0912700045/0912700046", "several phone numbers in one cell"),
+    ("0912700045 or 0912700046", "several phone numbers in one cell"),
+    ("0912700045\n0912700046", "several phone numbers in one cell"),
+    ("0912700045abc", "letters or other text around the phone number"),
+    ("Tel: 0912700045", "letters or other text around the phone number"),
+    ("0912700045 (home)", "letters or other text around the phone number"),
+    ("+84+912700045", "letters or other text around the phone number"),
+    ("12345", "invalid phone number"),
+    ("", "no phone number"),
+])
+def test_a_cell_that_is_not_exactly_one_number_is_refused_with_its_reason(raw, reason):
+    phone, why = read_phone(raw)
+    assert phone is None
+    assert why is not None and why.startswith(reason) and (not raw or repr(raw) in why)
 
 
 def test_foreign_numbers_keep_their_international_form():

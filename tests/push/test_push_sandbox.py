@@ -202,3 +202,24 @@ def test_the_demo_dry_run_shows_a_plan_and_sends_nothing(sandbox, tmp_path: Path
     assert [r.reason.split(" (")[0] for r in plan.rejects] == ["duplicate of input row 1",
                                                               "invalid phone number '12345'"]
     assert writes(sandbox) == Counter()
+
+
+def test_a_cell_with_an_extension_several_numbers_or_text_is_rejected_and_never_created(sandbox):
+    client = connect(sandbox)
+    book = new_phonebook(client, "push-one-cell-one-number")
+    cells = ["0399-700-043 ext 5", "0399700045;0399700046", "0399700047 or 0399700048", "0399700049abc",
+             "0399.700.050"]
+    write_table("call_list", [{"contact": c} for c in cells])
+    sandbox.reset_stats()
+    result = run_push(client, PushOptions("contacts", table="call_list", duckdb_path=DB, target=book,
+                                          number_format="national"))
+    assert result.exit_code == PUSH_REJECTED and result.counts["created"] == 1
+    # only the one number was created; nothing made of the refused cells' digits, in any phonebook
+    assert numbers_in(sandbox, "contacts", "phonebook", book, "contact") == ["0399700050"]
+    digits = {re.sub(r"\D", "", c) for c in cells[:4]} | {"0399700043", "03997000435", "0399700045"}
+    assert not digits & {re.sub(r"\D", "", r["contact"]) for r in sandbox.rows("contacts")}
+    with duckdb.connect(DB) as conn:
+        reasons = conn.execute("SELECT row_no, reason FROM antbot.push_rejects ORDER BY row_no").fetchall()
+    assert [(n, reason.split(" '")[0]) for n, reason in reasons] == [
+        (1, "phone number with an extension"), (2, "several phone numbers in one cell"),
+        (3, "several phone numbers in one cell"), (4, "letters or other text around the phone number")]
