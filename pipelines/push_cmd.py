@@ -1,8 +1,8 @@
-"""`antbot push contacts|dnc`: send a warehouse table to AntBot with a plan, a ledger and rejects.
+"""`antbot push contacts|dnc|campaigns`: send a warehouse table to AntBot with a plan, a ledger and rejects.
 
 Exit codes: 0 every row sent or already present; 6 some rows rejected (push_rejects); 7 some rows
-failed (push_ledger); 8 stopped before sending because started campaigns would dial new contacts
-(rerun with --yes); the others as every command gives them (pipelines.failures).
+failed (push_ledger); 8 stopped before sending because campaigns would dial (started campaigns with new
+contacts, or campaigns to start; rerun with --yes); the others as every command gives them (pipelines.failures).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from rich.console import Console
 from antbot_source.api.config import client_config
 from antbot_source.pipeline import DEFAULT_WAIT_S
 from antbot_source.push import PushOptions, run_push
+from antbot_source.push.campaigns import CampaignPushOptions, run_campaign_push
 from antbot_source.settings import DEFAULT_DATASET, DEFAULT_DUCKDB
 from pipelines.failures import notice, reported
 
@@ -79,6 +80,8 @@ def contacts(
     table: Table = None, query: Query = None,
     phonebook: Annotated[str | None, typer.Option(help="Phonebook id or name for every row.")] = None,
     update: Annotated[bool, typer.Option("--update", help="Also update changed fields of present contacts.")] = False,
+    create_phonebook: Annotated[bool, typer.Option(
+        "--create-phonebook", help="Create a phonebook that no phonebook of the account is named as.")] = False,
     duckdb: DuckDBPath = Path(DEFAULT_DUCKDB), dataset: Dataset = DEFAULT_DATASET, destination: DestinationOpt = "duckdb",
     postgres_dsn: PostgresDsn = None, dry_run: DryRun = False, batch_size: BatchSize = 500,
     concurrency: Concurrency = 4, yes: Yes = False, number_format: FormatOpt = None, wait: Wait = DEFAULT_WAIT_S,
@@ -87,7 +90,7 @@ def contacts(
     additional_vars) into phonebooks."""
     _push(PushOptions("contacts", table=table, query=query, destination=destination,  # type: ignore[arg-type]
                       duckdb_path=duckdb, dataset=dataset, target=phonebook, dry_run=dry_run, update=update,
-                      batch_size=batch_size, concurrency=concurrency, yes=yes,
+                      batch_size=batch_size, concurrency=concurrency, yes=yes, create_targets=create_phonebook,
                       number_format=number_format, wait_s=wait), postgres_dsn)  # type: ignore[arg-type]
 
 
@@ -95,6 +98,8 @@ def contacts(
 def dnc(
     table: Table = None, query: Query = None,
     dnc_list: Annotated[str | None, typer.Option("--dnc-list", help="DNC list id or name for every row.")] = None,
+    create_dnc_list: Annotated[bool, typer.Option(
+        "--create-dnc-list", help="Create a DNC list that no DNC list of the account is named as.")] = False,
     duckdb: DuckDBPath = Path(DEFAULT_DUCKDB), dataset: Dataset = DEFAULT_DATASET, destination: DestinationOpt = "duckdb",
     postgres_dsn: PostgresDsn = None, dry_run: DryRun = False, batch_size: BatchSize = 500,
     concurrency: Concurrency = 4, yes: Yes = False, number_format: FormatOpt = None, wait: Wait = DEFAULT_WAIT_S,
@@ -102,6 +107,33 @@ def dnc(
     """Push do-not-call numbers (columns: phone_number, dnc) into DNC lists."""
     _push(PushOptions("dnc", table=table, query=query, destination=destination,  # type: ignore[arg-type]
                       duckdb_path=duckdb, dataset=dataset, target=dnc_list, dry_run=dry_run,
-                      batch_size=batch_size, concurrency=concurrency, yes=yes,
+                      batch_size=batch_size, concurrency=concurrency, yes=yes, create_targets=create_dnc_list,
                       number_format=number_format, wait_s=wait), postgres_dsn)  # type: ignore[arg-type]
 
+
+
+@push_app.command()
+def campaigns(
+    table: Table = None, query: Query = None,
+    allow_outside_hours: Annotated[bool, typer.Option(
+        "--allow-outside-hours", help="Push daily windows outside the account's calling hours.")] = False,
+    duckdb: DuckDBPath = Path(DEFAULT_DUCKDB), dataset: Dataset = DEFAULT_DATASET, destination: DestinationOpt = "duckdb",
+    postgres_dsn: PostgresDsn = None, dry_run: DryRun = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Apply a plan that starts campaigns (they dial at once).")] = False,
+    wait: Wait = DEFAULT_WAIT_S,
+) -> None:
+    """Create, update, start, pause and end campaigns (one row each, keyed by name; columns: name, phonebook,
+    survey, gateway, frequency, starting_date, expiration_date, daily_start_time, daily_stop_time, callerid,
+    description, status)."""
+    if bool(table) == bool(query):
+        raise typer.BadParameter("give exactly one of --table or --query")
+    if destination not in ("duckdb", "postgres"):
+        raise typer.BadParameter("--destination must be duckdb or postgres")
+    opts = CampaignPushOptions(table, query, destination, duckdb, dataset,  # type: ignore[arg-type]
+                               dry_run=dry_run, yes=yes, allow_outside_hours=allow_outside_hours, wait_s=wait)
+    with reported("push"):
+        if destination == "postgres":
+            opts.postgres_dsn = _postgres_dsn(postgres_dsn)
+        with client_config().connect() as client:
+            result = run_campaign_push(client, opts, Console(), notify=notice)
+    raise typer.Exit(result.exit_code)
