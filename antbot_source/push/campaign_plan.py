@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from antbot_source.api.pages import object_id, relation_id
 from antbot_source.compliance.rules import CallingRules
@@ -230,7 +231,9 @@ def _check(change: CampaignChange, wanted: Mapping[str, Any], current: Mapping[s
     """The reason a planned change is refused, or None."""
     start, stop = (_read_instant(_effective(wanted, current, a)) for a in ("startingdate", "expirationdate"))
     if ("startingdate" in wanted or "expirationdate" in wanted) and start and stop and stop < start:
-        return f"expiration_date {stop.isoformat()} is before starting_date {start.isoformat()}"
+        local = ZoneInfo(rules.timezone)
+        return (f"expiration_date {stop.astimezone(local).isoformat()} is before starting_date "
+                f"{start.astimezone(local).isoformat()}")
     if change.current_status in S.FINISHED and change.status in ("started", "paused"):
         return f"campaign has {S.read_label(change.current_status)}: it cannot be {change.status} again"
     sets_window = "daily_start_time" in wanted or "daily_stop_time" in wanted
