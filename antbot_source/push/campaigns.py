@@ -9,9 +9,11 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from itertools import islice
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.table import Table
@@ -22,7 +24,7 @@ from antbot_source.errors import PUSH_NEEDS_CONFIRMATION
 from antbot_source.push import campaign_status as S
 from antbot_source.push import exit_code_for
 from antbot_source.push.campaign_apply import CampaignApplier
-from antbot_source.push.campaign_plan import CampaignPlan, build_campaign_plan
+from antbot_source.push.campaign_plan import API_FIELDS, CampaignPlan, build_campaign_plan
 from antbot_source.push.ledger import Ledger
 from antbot_source.push.plan import Client
 from antbot_source.push.read import Destination, Warehouse
@@ -75,7 +77,7 @@ def run_campaign_push(client: Client, opts: CampaignPushOptions, console: Consol
                                    open_keys=ledger.open_keys())
         ledger.start_run(opts.table or opts.query or "", opts.dry_run)
         ledger.rejects(plan.rejects)
-        show_campaign_plan(plan, console, confirmed=opts.yes or opts.dry_run)
+        show_campaign_plan(plan, console, confirmed=opts.yes or opts.dry_run, timezone=rules.timezone)
         counts: Counter[str] = Counter(input_rows=len(rows), rejected=len(plan.rejects))
         if opts.dry_run:
             code = exit_code_for(counts, len(plan.rejects))
@@ -92,11 +94,22 @@ def run_campaign_push(client: Client, opts: CampaignPushOptions, console: Consol
         wh.close()
 
 
-def _shown(value: Any) -> str:
-    return "" if value is None else str(value)
+COLUMN_OF = {api: column for column, api in API_FIELDS.items()}
 
 
-def show_campaign_plan(plan: CampaignPlan, console: Console, confirmed: bool) -> None:
+def _shown(value: Any, timezone: str) -> str:
+    """A value as the plan shows it: timestamps in the calling rules' time zone (Vietnam time by default)."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and "T" in value:
+        try:
+            return datetime.fromisoformat(value).astimezone(ZoneInfo(timezone)).isoformat()
+        except ValueError:
+            return value
+    return str(value)
+
+
+def show_campaign_plan(plan: CampaignPlan, console: Console, confirmed: bool, timezone: str) -> None:
     """Counts per part of the plan, each campaign's changes column by column, and the contacts a start dials."""
     console.print(f"[bold]Plan[/]: push {plan.input_rows} input rows as campaigns")
     counts = Table("part", "campaigns")
@@ -119,8 +132,8 @@ def show_campaign_plan(plan: CampaignPlan, console: Console, confirmed: bool) ->
             first = True
             for api, (now, wanted) in (fields or {"": (None, None)}).items():
                 detail.add_row(str(change.row_no) if first else "", change.name if first else "",
-                               _shown(change.campaign_id) if first else "", action if first else "", api,
-                               _shown(now), _shown(wanted))
+                               _shown(change.campaign_id, timezone) if first else "", action if first else "",
+                               COLUMN_OF.get(api, api), _shown(now, timezone), _shown(wanted, timezone))
                 first = False
         console.print(detail)
     if plan.rejects:
@@ -132,7 +145,7 @@ def show_campaign_plan(plan: CampaignPlan, console: Console, confirmed: bool) ->
         console.print(f"An earlier push left {plan.reopened} campaigns unconfirmed: looked them up by name.")
     if plan.starts:
         dialled = sum(c.dialled for c in plan.starts)
-        console.print(f"[bold red]Starting {len(plan.starts)} campaigns dials {dialled} active contacts "
+        console.print(f"[bold red]Starting {len(plan.starts)} campaign(s) dials {dialled} active contacts "
                       "of their phonebooks within minutes.[/]")
         if not confirmed:
             console.print("[bold]Stopped before sending.[/] Rerun with --yes to apply the plan.")
