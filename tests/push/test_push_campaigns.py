@@ -70,6 +70,14 @@ def test_every_column_is_created_then_updated_and_an_unchanged_rerun_sends_nothi
     assert datetime.fromisoformat(camp["expirationdate"]) == START + timedelta(days=30)
     assert (camp["daily_start_time"], camp["daily_stop_time"]) == ("08:30:00", "16:30:00")
     assert (camp["callerid"], camp["description"]) == ("02873001000", "renewals of the month")
+    with duckdb.connect(DB) as conn:  # recorded like contacts: the run, and intent before the outcome
+        run = conn.execute("SELECT kind, created, exit_code FROM antbot.push_runs WHERE run_id = ?",
+                           [created.run_id]).fetchall()
+        steps = conn.execute("SELECT key, target, action, status FROM antbot.push_ledger WHERE run_id = ? "
+                             "ORDER BY seq", [created.run_id]).fetchall()
+    assert run == [("campaigns", 1, 0)]
+    assert steps == [("campaign:Renewals", None, "create", "sending"), ("campaign:Renewals", camp["id"], "create",
+                                                                        "created")]
 
     later = START + timedelta(days=7)
     write_table("desired", [{
