@@ -256,6 +256,40 @@ def active_contacts(client: Client, phonebooks: Iterable[int]) -> int:
     return count
 
 
+def _compare(row_no: int, name: str, row: Mapping[str, Any], account: Account, rules: CallingRules,
+             allow_outside_hours: bool) -> tuple[CampaignChange, Any] | str:
+    """One valid-named row against the campaign of its name: (the change, the campaign now) or a reject reason."""
+    status = str(row.get("status") or "").strip().lower() or None
+    if status is not None and status not in S.ACTIONS:
+        return f"bad status {row.get('status')!r} ({', '.join(S.ACTIONS)} or empty)"
+    try:
+        wanted = _wanted(row, account)
+    except BadValue as exc:
+        return str(exc)
+    existing = account.campaigns.get(name, [])
+    if len(existing) > 1:
+        return f"campaign name {name!r} is ambiguous (ids {sorted(object_id(c) or 0 for c in existing)})"
+    current: dict[str, Any] = existing[0] if existing else {}
+    if not existing:
+        missing = [c for c in REQUIRED_TO_CREATE if API_FIELDS[c] not in wanted]
+        if missing:
+            return f"missing required columns for a new campaign: {', '.join(missing)}"
+        change = CampaignChange(row_no, name, None, {"name": name, **wanted}, status=status)
+    else:
+        now = relation_id(current.get("status"))
+        diffs = {api: (current.get(api), value) for api, value in wanted.items()
+                 if not _same(api, value, current.get(api), account.template_ids)}
+        moves = status if status and now not in S.REACHED[status] else None
+        change = CampaignChange(row_no, name, object_id(current), {api: new for api, (_, new) in diffs.items()},
+                                diffs, moves, now)
+    reason = _check(change, wanted, current, rules, allow_outside_hours)
+    if reason:
+        return reason
+    if change.body and not change.create:
+        change.put = put_body(change.body, current)
+    return change, _effective(wanted, current, "phonebook")
+
+
 def build_campaign_plan(client: Client, rows: list[dict[str, Any]], rules: CallingRules, *,
                         allow_outside_hours: bool = False, open_keys: Mapping[str, str] | None = None) -> CampaignPlan:
     """Validate the rows and compare each with the campaign of its name."""
@@ -264,60 +298,23 @@ def build_campaign_plan(client: Client, rows: list[dict[str, Any]], rules: Calli
     first_row: dict[str, int] = {}
     for row_no, raw in enumerate(rows, start=1):
         row = {str(k).lower(): v for k, v in raw.items()}
-
-        def reject(reason: str, row_no: int = row_no, row: dict[str, Any] = row) -> None:
-            plan.rejects.append(Reject(row_no, row, reason))
-
         name = str(row.get("name") or "").strip()
-        if not name:
-            reject("no name")
-            continue
         if name in first_row:
-            reject(f"duplicate of input row {first_row[name]} (same name {name!r})")
+            plan.rejects.append(Reject(row_no, row, f"duplicate of input row {first_row[name]} (same name {name!r})"))
+            continue
+        outcome = _compare(row_no, name, row, account, rules, allow_outside_hours) if name else "no name"
+        if isinstance(outcome, str):
+            plan.rejects.append(Reject(row_no, row, outcome))
             continue
         first_row[name] = row_no
-        status = str(row.get("status") or "").strip().lower() or None
-        if status is not None and status not in S.ACTIONS:
-            reject(f"bad status {row.get('status')!r} ({', '.join(S.ACTIONS)} or empty)")
-            continue
-        try:
-            wanted = _wanted(row, account)
-        except BadValue as exc:
-            reject(str(exc))
-            continue
-        existing = account.campaigns.get(name, [])
-        if len(existing) > 1:
-            reject(f"campaign name {name!r} is ambiguous (ids {sorted(object_id(c) or 0 for c in existing)})")
-            continue
-        if open_keys and f"campaign:{name}" in open_keys:
+        change, books = outcome
+        if open_keys and change.key in open_keys:
             plan.reopened += 1
-        if not existing:
-            missing = [c for c in REQUIRED_TO_CREATE if API_FIELDS[c] not in wanted]
-            if missing:
-                reject(f"missing required columns for a new campaign: {', '.join(missing)}")
-                continue
-            change = CampaignChange(row_no, name, None, {"name": name, **wanted}, status=status)
-            current: dict[str, Any] = {}
-        else:
-            current = existing[0]
-            now = relation_id(current.get("status"))
-            diffs = {api: (current.get(api), value) for api, value in wanted.items()
-                     if not _same(api, value, current.get(api), account.template_ids)}
-            moves = status if status and now not in S.REACHED[status] else None
-            change = CampaignChange(row_no, name, object_id(current), {api: new for api, (_, new) in diffs.items()},
-                                    diffs, moves, now)
-        reason = _check(change, wanted, current, rules, allow_outside_hours)
-        if reason:
-            reject(reason)
-            continue
         if not change.create and not change.body and change.status is None:
             plan.unchanged.append(name)
             continue
         if change.status == "started":
-            books = _list_of(_effective(wanted, current, "phonebook"))
-            change.dialled = active_contacts(client, [relation_id(b) for b in books if b is not None])
-        if change.body and not change.create:
-            change.put = put_body(change.body, current)
+            change.dialled = active_contacts(client, [relation_id(b) for b in _list_of(books) if b is not None])
         plan.changes.append(change)
     return plan
 
