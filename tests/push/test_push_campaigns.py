@@ -14,8 +14,13 @@ import pytest
 from support import DB, connect, fresh_numbers, new_phonebook, use_sandbox, write_table
 from typer.testing import CliRunner
 
+from antbot_source.compliance.rules import CallingRules
 from antbot_source.errors import PUSH_NEEDS_CONFIRMATION, PUSH_REJECTED
+from antbot_source.push.campaign_apply import CampaignApplier
+from antbot_source.push.campaign_plan import build_campaign_plan
 from antbot_source.push.campaigns import CampaignPushOptions, run_campaign_push
+from antbot_source.push.ledger import Ledger
+from antbot_source.push.read import Warehouse
 from antbot_source.sandbox import Habits
 from pipelines.push_cmd import push_app
 
@@ -195,12 +200,6 @@ def test_a_create_refused_because_the_name_exists_is_adopted_not_repeated(start_
     phonebook_with(client, "race", 1)
     row = campaign_row("Raced", "race", sb)
     write_table("desired", [row])
-    from antbot_source.compliance.rules import CallingRules
-    from antbot_source.push.campaign_apply import CampaignApplier
-    from antbot_source.push.campaign_plan import build_campaign_plan
-    from antbot_source.push.ledger import Ledger
-    from antbot_source.push.read import Warehouse
-
     plan = build_campaign_plan(client, [row], CallingRules())
     # someone creates it between the plan and the apply: the server refuses the second one (400)
     client.request("POST", "campaigns/", json=plan.changes[0].body)

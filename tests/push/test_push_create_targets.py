@@ -12,6 +12,7 @@ from support import DB, connect, fresh_numbers, use_sandbox, write_table
 from typer.testing import CliRunner
 
 from antbot_source.errors import PUSH_REJECTED
+from antbot_source.push import PushOptions, run_push
 from antbot_source.push.normalise import number_key
 from antbot_source.sandbox import Habits
 from pipelines.push_cmd import push_app
@@ -48,8 +49,6 @@ def test_a_missing_phonebook_is_refused_planned_on_dry_run_then_created_once(san
 
 def test_phonebooks_named_in_a_column_and_a_dnc_list_are_created(sandbox):
     client = connect(sandbox)
-    from antbot_source.push import PushOptions, run_push
-
     numbers = fresh_numbers(4)
     write_table("rows", [{"contact": n, "phonebook": f"book {i % 2}"} for i, n in enumerate(numbers)])
     result = run_push(client, PushOptions("contacts", table="rows", duckdb_path=DB, create_targets=True))
