@@ -57,7 +57,7 @@ class Habits:
     live_inserts_per_page: int = 0  # each served CDR page inserts N CDRs (new ones and some with old dates)
     token_ttl_s: float = 86_400.0  # lifetime of a token from get-token/
     token_uses: int | None = None  # a token expires after this many requests (a lifetime counted, not timed)
-    hang_writes_after: int | None = None  # create POSTs after this many are never answered
+    hang_writes_after: int | None = None  # counted writes (world.CREATE_COUNTED) after this many are never answered
     hang_applies_write: bool = True  # a hung create POST is applied before it hangs (off: not applied)
 
     def to_dict(self) -> dict[str, Any]:
