@@ -1,8 +1,10 @@
-"""`antbot push contacts|dnc|appointments`: send a warehouse table to AntBot with a plan, a ledger and rejects.
+"""`antbot push contacts|dnc|campaigns|appointments`: send a warehouse table to AntBot with a plan, a ledger
+and rejects.
 
 Exit codes: 0 every row sent or already present; 6 some rows rejected (push_rejects); 7 some rows
-failed (push_ledger); 8 stopped before sending because started campaigns would dial new contacts, or
-reminder calls would be booked (rerun with --yes); the others as every command gives them (pipelines.failures).
+failed (push_ledger); 8 stopped before sending because the push would make the dialer call people
+(started campaigns with new contacts, campaigns to start, reminder calls to book; rerun with --yes); the
+others as every command gives them (pipelines.failures).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from antbot_source.errors import ConfigError
 from antbot_source.pipeline import DEFAULT_WAIT_S, configured_destination, duckdb_file
 from antbot_source.push import PushOptions, run_push
 from antbot_source.push.appointments_apply import AppointmentOptions, run_appointments
+from antbot_source.push.campaigns import CampaignPushOptions, run_campaign_push
 from antbot_source.push.read import input_sql
 from antbot_source.settings import DEFAULT_DATASET, DEFAULT_DUCKDB
 from pipelines.failures import notice, reported
@@ -74,7 +77,7 @@ def _push(opts: PushOptions, postgres_dsn: str | None, run: Callable[..., Any] =
                                    duckdb_path=duckdb_file(opts.duckdb_path))
         if opts.destination not in ("duckdb", "postgres"):
             raise ConfigError(f"--destination must be duckdb or postgres, not {opts.destination!r}")
-        if opts.number_format not in (None, "national", "e164"):
+        if getattr(opts, "number_format", None) not in (None, "national", "e164"):
             raise ConfigError(f"--number-format must be national or e164, not {opts.number_format!r}")
         input_sql(opts.table, opts.query, opts.dataset, opts.destination)  # a bad input exits before any request
         if opts.destination == "postgres":
@@ -89,6 +92,8 @@ def contacts(
     table: Table = None, query: Query = None,
     phonebook: Annotated[str | None, typer.Option(help="Phonebook id or name for every row.")] = None,
     update: Annotated[bool, typer.Option("--update", help="Also update changed fields of present contacts.")] = False,
+    create_phonebook: Annotated[bool, typer.Option(
+        "--create-phonebook", help="Create a phonebook that no phonebook of the account is named as.")] = False,
     duckdb: DuckDBPath = None, dataset: Dataset = DEFAULT_DATASET, destination: DestinationOpt = None,
     postgres_dsn: PostgresDsn = None, dry_run: DryRun = False, batch_size: BatchSize = 500,
     concurrency: Concurrency = 4, yes: Yes = False, number_format: FormatOpt = None, wait: Wait = DEFAULT_WAIT_S,
@@ -97,7 +102,7 @@ def contacts(
     additional_vars) into phonebooks."""
     _push(PushOptions("contacts", table=table, query=query, destination=destination,  # type: ignore[arg-type]
                       duckdb_path=duckdb, dataset=dataset, target=phonebook, dry_run=dry_run, update=update,
-                      batch_size=batch_size, concurrency=concurrency, yes=yes,
+                      batch_size=batch_size, concurrency=concurrency, yes=yes, create_targets=create_phonebook,
                       number_format=number_format, wait_s=wait), postgres_dsn)  # type: ignore[arg-type]
 
 
@@ -105,6 +110,8 @@ def contacts(
 def dnc(
     table: Table = None, query: Query = None,
     dnc_list: Annotated[str | None, typer.Option("--dnc-list", help="DNC list id or name for every row.")] = None,
+    create_dnc_list: Annotated[bool, typer.Option(
+        "--create-dnc-list", help="Create a DNC list that no DNC list of the account is named as.")] = False,
     duckdb: DuckDBPath = None, dataset: Dataset = DEFAULT_DATASET, destination: DestinationOpt = None,
     postgres_dsn: PostgresDsn = None, dry_run: DryRun = False, batch_size: BatchSize = 500,
     concurrency: Concurrency = 4, yes: Yes = False, number_format: FormatOpt = None, wait: Wait = DEFAULT_WAIT_S,
@@ -112,7 +119,7 @@ def dnc(
     """Push do-not-call numbers (columns: phone_number, dnc) into DNC lists."""
     _push(PushOptions("dnc", table=table, query=query, destination=destination,  # type: ignore[arg-type]
                       duckdb_path=duckdb, dataset=dataset, target=dnc_list, dry_run=dry_run,
-                      batch_size=batch_size, concurrency=concurrency, yes=yes,
+                      batch_size=batch_size, concurrency=concurrency, yes=yes, create_targets=create_dnc_list,
                       number_format=number_format, wait_s=wait), postgres_dsn)  # type: ignore[arg-type]
 
 
@@ -153,3 +160,21 @@ def appointments(
                              batch_size=batch_size, concurrency=concurrency or max_concurrency(), yes=yes,
                              number_format=number_format, wait_s=wait, notice_before=_duration(notice_before)),  # type: ignore[arg-type]
           postgres_dsn, run_appointments)
+
+
+@push_app.command()
+def campaigns(
+    table: Table = None, query: Query = None,
+    allow_outside_hours: Annotated[bool, typer.Option(
+        "--allow-outside-hours", help="Push daily windows outside the account's calling hours.")] = False,
+    duckdb: DuckDBPath = None, dataset: Dataset = DEFAULT_DATASET, destination: DestinationOpt = None,
+    postgres_dsn: PostgresDsn = None, dry_run: DryRun = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Apply a plan that starts campaigns (they dial at once).")] = False,
+    wait: Wait = DEFAULT_WAIT_S,
+) -> None:
+    """Create, update, start, pause and end campaigns (one row each, keyed by name; columns: name, phonebook,
+    survey, gateway, frequency, starting_date, expiration_date, daily_start_time, daily_stop_time, callerid,
+    description, status)."""
+    _push(CampaignPushOptions(table, query, destination, duckdb, dataset,  # type: ignore[arg-type]
+                              dry_run=dry_run, yes=yes, allow_outside_hours=allow_outside_hours, wait_s=wait),
+          postgres_dsn, run_campaign_push)

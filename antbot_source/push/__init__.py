@@ -25,6 +25,7 @@ from antbot_source.push.normalise import Kind, NumberFormat, parse_phone
 from antbot_source.push.plan import Client, Plan, build_plan, require_columns
 from antbot_source.push.read import Destination, Warehouse, input_sql
 from antbot_source.push.show import show_dialling, show_plan, show_summary
+from antbot_source.push.targets import create_targets, missing_target_names
 from antbot_source.settings import DEFAULT_DATASET, DEFAULT_DUCKDB
 
 __all__ = ["PushOptions", "PushResult", "demo_dry_run", "run_push"]
@@ -50,6 +51,7 @@ class PushOptions:
     concurrency: int = 4
     yes: bool = False
     number_format: NumberFormat | None = None  # None: the account's dominant form
+    create_targets: bool = False  # --create-phonebook / --create-dnc-list: create a target no name matches
     wait_s: float = 60.0  # how long to wait for a load or a reader holding the DuckDB file
 
 
@@ -81,8 +83,12 @@ def run_push(client: Client, opts: PushOptions, console: Console | None = None,
         columns, rows = wh.read_input(sql)
         require_columns(opts.kind, columns, opts.target)
         ledger = Ledger(wh, opts.kind)
+        new_targets = {}
+        if opts.create_targets:
+            missing = missing_target_names(client, opts.kind, rows, opts.target)
+            new_targets = create_targets(client, opts.kind, missing, opts.dry_run, console.print)
         plan = build_plan(client, opts.kind, rows, target=opts.target, number_format=opts.number_format,
-                          update=opts.update, open_keys=ledger.open_keys())
+                          update=opts.update, open_keys=ledger.open_keys(), new_targets=new_targets)
         ledger.start_run(opts.table or opts.query or "", opts.dry_run)
         ledger.rejects(plan.rejects)
         show_plan(plan, console)

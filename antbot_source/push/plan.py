@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from antbot_source.api.pages import object_id, relation_id
 from antbot_source.errors import ConfigError
+from antbot_source.push.campaign_status import STARTED
 from antbot_source.push.normalise import (
     CONTACT_FIELDS,
     DEFAULT_REGION,
@@ -23,7 +24,6 @@ from antbot_source.push.normalise import (
     validate_rows,
 )
 
-STARTED = 1  # campaign status (read scale): 1 started
 # how many of the account's contacts are read to detect the number form when the targets hold too few
 FORMAT_SAMPLE = 1_000
 
@@ -167,18 +167,22 @@ def started_campaigns(client: Client, phonebooks: set[int]) -> list[dict[str, An
 
 def build_plan(client: Client, kind: Kind, rows: list[dict[str, Any]], *, target: Any = None,
                number_format: NumberFormat | None = None, update: bool = False,
-               open_keys: Mapping[str, str] | None = None, region: str = DEFAULT_REGION) -> Plan:
-    """Validate the rows, read what their targets hold now, and split them into the parts of a plan."""
+               open_keys: Mapping[str, str] | None = None, region: str = DEFAULT_REGION,
+               new_targets: Mapping[str, int] | None = None) -> Plan:
+    """Validate the rows, read what their targets hold now, and split them into the parts of a plan.
+    `new_targets`: targets a dry run would create, {name: placeholder id below 0}; they hold nothing."""
     ep = PUSH_TARGETS[kind]
-    resolver = TargetResolver(ep.label, (
-        {"id": object_id(o), "name": o.get("name")} for page in client.iter_pages(ep.targets, {}) for o in page))
+    placeholders = [{"id": i, "name": name} for name, i in (new_targets or {}).items()]
+    resolver = TargetResolver(ep.label, [
+        *({"id": object_id(o), "name": o.get("name")} for page in client.iter_pages(ep.targets, {}) for o in page),
+        *placeholders])
     if target is not None and (reason := resolver.resolve(target)[1]):
         raise ConfigError(f"{ep.option}: {reason}")  # a bad option, not a reason to reject every row
     # first pass on targets only: their current content decides the number form the rows are written in
     targets = {t for r in rows
                if (t := resolver.resolve(target if target is not None else
                                          {str(k).lower(): v for k, v in r.items()}.get(ep.target_field))[0])}
-    existing = read_existing(client, ep, targets, region)
+    existing = read_existing(client, ep, {t for t in targets if t > 0}, region)
     if number_format:
         fmt, source = number_format, "--number-format"
     else:

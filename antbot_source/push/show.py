@@ -16,7 +16,7 @@ SAMPLE = 5
 
 def _item_row(item: Item) -> tuple[str, str, str, str]:
     extra = ", ".join(f"{k}={v}" for k, v in item.fields.items() if k in ("first_name", "last_name", "status"))
-    return str(item.row_no), item.number, str(item.target), extra
+    return str(item.row_no), item.number, str(item.target) if item.target > 0 else "(to create)", extra
 
 
 def show_plan(plan: Plan, console: Console) -> None:

@@ -265,13 +265,14 @@ class Sandbox:
             self.world.delete(acc, endpoint, row_id)
             return Response(status_code=204)
 
-        return await self.guarded(request, key, handler)
+        counted = request.method == "PUT" and endpoint == "campaigns"  # campaign updates are counted writes
+        return await self.guarded(request, key, self._counted(handler) if counted else handler)
 
     async def campaign_status(self, request: Request) -> Response:
         async def handler(req: Request, acc: str) -> Response:
             return json_response(self.world.campaign_status(acc, req.path_params["id"], await _body(req)))
 
-        return await self.guarded(request, "POST /rest-api/campaigns/{id}/status/", handler)
+        return await self.guarded(request, "POST /rest-api/campaigns/{id}/status/", self._counted(handler))
 
     async def _list(self, request: Request, account: str, endpoint: str) -> Response:
         h = self.world.habits
@@ -326,7 +327,8 @@ class Sandbox:
         self.world.prerender(account, endpoint, params, start, stop)
 
     def _counted(self, handler: Handler) -> Handler:
-        """A create POST: counted for wait_for_writes, and hung for ever past hang_writes_after."""
+        """A counted write (world.CREATE_COUNTED): counted for wait_for_writes, hung for ever past
+        hang_writes_after."""
 
         async def run(request: Request, account: str) -> Response:
             h, st = self.world.habits, self.state

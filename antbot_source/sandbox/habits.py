@@ -34,6 +34,9 @@ class Habits:
     bulk_stop_at_duplicate: bool = True  # bulkcontact/ stops at the first existing number, HTTP 200 error
     post_duplicates: bool = True  # POSTs create duplicates (off: 400 for an existing number)
     cascade_deletes: bool = True  # deletes cascade to dependants (off: only the row itself goes)
+    # campaign names are not unique upstream (a second one of the same name is created); some deployments
+    # refuse it with HTTP 400 (on)
+    campaign_names_unique: bool = False
     # disruptive, off by default
     rate_limit_per_s: float | None = None  # above this many /rest-api/ requests a second, from all clients: 429
     retry_after_s: int = 1  # the Retry-After header of a rate_limit_per_s 429
@@ -54,7 +57,7 @@ class Habits:
     live_inserts_per_page: int = 0  # each served CDR page inserts N CDRs (new ones and some with old dates)
     token_ttl_s: float = 86_400.0  # lifetime of a token from get-token/
     token_uses: int | None = None  # a token expires after this many requests (a lifetime counted, not timed)
-    hang_writes_after: int | None = None  # create POSTs after this many are never answered
+    hang_writes_after: int | None = None  # counted writes (world.CREATE_COUNTED) after this many are never answered
     hang_applies_write: bool = True  # a hung create POST is applied before it hangs (off: not applied)
 
     def to_dict(self) -> dict[str, Any]:

@@ -94,7 +94,7 @@ class SandboxHandle:
         """What the server saw of /rest-api/ since the last reset_stats():
 
         {"requests": {"GET /rest-api/cdr/": n, ...}, "statuses": {"200": n, ...},
-         "writes": n (create POSTs handled since the start, for wait_for_writes),
+         "writes": n (counted writes handled since the start, for wait_for_writes),
          "in_flight": n (received, not yet answered), "max_in_flight": n (the most at once),
          "delayed": n (requests held by latency_ms), "delay_ms": n (what they were held for, summed),
          "throttled": n (429 answers, either limiter),
@@ -118,7 +118,8 @@ class SandboxHandle:
         return self._call("POST", "/_sandbox/clock", json={"skip_s": seconds})
 
     def wait_for_writes(self, n: int, timeout: float = 30.0) -> int:
-        """Block until the server has handled n create POSTs (contact/, bulkcontact/, dnc-contact/)."""
+        """Block until the server has handled n counted writes (POSTs to contact/, bulkcontact/, dnc-contact/
+        and campaigns/, PUTs to campaigns/{id}/, POSTs to campaigns/{id}/status/)."""
         got = self._call("GET", "/_sandbox/wait-writes", params={"n": n, "timeout": timeout},
                          timeout=timeout + 10)
         if not got["reached"]:

@@ -114,7 +114,10 @@ WRITES: dict[str, dict[str, tuple[bool, str | None]]] = {
               "phonenumber_transfer": (False, None), "event": (True, "events")},
 }
 UPDATABLE = {"contact", "phonebook", "section-template", "campaigns", "event", "alarm"}
-CREATE_COUNTED = {"contact", "bulkcontact", "dnc-contact", "event", "alarm"}  # the "create POSTs" of wait_for_writes / hang
+# the writes counted by wait_for_writes and hung by hang_writes_after: these creates, and campaign updates (PUT) and
+# status actions
+CREATE_COUNTED = {"contact", "bulkcontact", "dnc-contact", "event", "alarm", "campaigns"}
+CAMPAIGN_WAITING = 2  # read scale: a new campaign is created unstarted
 
 
 @dataclass
@@ -469,6 +472,11 @@ class World:
             row_id, _ = self._create_contact(acc, values)
         else:
             values = self._validate(acc, endpoint, body, partial=False)
+            if endpoint == "campaigns":
+                camps = acc.tables["campaigns"].cols
+                if self.habits.campaign_names_unique and values["name"] in camps["name"].tolist():
+                    raise ApiProblem(400, {"name": ["campaign with this name already exists."]})
+                values["status"] = CAMPAIGN_WAITING
             if endpoint == "dnc-contact" and not self.habits.post_duplicates:
                 d = acc.tables["dnc_contacts"].cols
                 if np.any((d["phone_number"] == values["phone_number"]) & (d["dnc"] == values["dnc"])):
@@ -529,8 +537,11 @@ class World:
         return self.delete_ids(acc, table, np.array([row_id]))
 
     def campaign_status(self, account: str, row_id: int, body: Any) -> dict:
-        """campaigns/{id}/status/: action 1 start, 2 pause, 3 abort, 4 end (read scale 1, 3, 4, 4)."""
-        tbl = self.accounts[account].tables["campaigns"]
+        """campaigns/{id}/status/: action 1 start, 2 pause, 3 abort, 4 end (read scale 1, 3, 4, 4). A start
+        enrols the active contacts of the campaign's phonebooks as pending subscribers; the first one copies
+        the survey template into a survey of the campaign's own, which `object_id` names from then on."""
+        acc = self.accounts[account]
+        tbl = acc.tables["campaigns"]
         pos = tbl.pos_of(row_id)
         if pos is None:
             raise ApiProblem(404, {"detail": "Not found."})
@@ -539,8 +550,32 @@ class World:
             new = {1: 1, 2: 3, 3: 4, 4: 4}[int(action)]
         except (KeyError, TypeError, ValueError):
             raise ApiProblem(400, {"status": [f'"{action}" is not a valid choice.']}) from None
+        if new == 1:
+            self._first_start(acc, pos, row_id)
+            self._enrol(acc, pos, row_id)
         tbl.set(pos, "status", new)
         return {"id": row_id, "status": new}
+
+    def _first_start(self, acc: AccountData, pos: int, row_id: int) -> None:
+        surveys, templates, camps = acc.tables["surveys"], acc.tables["survey_templates"], acc.tables["campaigns"]
+        if np.any(surveys.cols["campaign"] == row_id):
+            return
+        tpos = templates.pos_of(int(camps.cols["object_id"][pos]))
+        name = str(templates.cols["name"][tpos]) if tpos is not None else ""
+        survey = self._insert_many(acc, "surveys", [{"name": name, "campaign": row_id}])[0]
+        camps.set(pos, "object_id", survey)
+
+    def _enrol(self, acc: AccountData, pos: int, row_id: int) -> None:
+        """The active contacts of the campaign's phonebooks not yet subscribed, as pending subscribers."""
+        camps, contacts, subs = acc.tables["campaigns"], acc.tables["contacts"], acc.tables["subscribers"]
+        c = contacts.cols
+        active = np.flatnonzero(np.isin(c["phonebook"], list(camps.cols["phonebook"][pos])) & (c["status"] == 1))
+        known = set(subs.cols["contact"][subs.cols["campaign"] == row_id].tolist())
+        enrol = [{"campaign": row_id, "contact": int(c["id"][i]), "status": 1, "duplicate_contact": c["contact"][i],
+                  "disposition": None, "last_attempt": NULL_TS} for i in active if int(c["id"][i]) not in known]
+        if enrol:
+            self._insert_many(acc, "subscribers", enrol)
+            camps.set(pos, "totalcontact", int(camps.cols["totalcontact"][pos]) + len(enrol))
 
     def _validate(self, acc: AccountData, endpoint: str, body: Any, partial: bool) -> dict[str, Any]:
         if not isinstance(body, dict):

@@ -185,3 +185,51 @@ def test_advance_adds_new_and_late_cdrs_and_changes_contacts(api, sandbox):
     for cid in changed["new_cdr_ids"] + changed["late_cdr_ids"]:
         if rows[cid]["subscriber"] is not None:
             assert subs[rows[cid]["subscriber"]]["count_attempt"] >= 1
+
+
+def _new_campaign_body(sb, api, name: str) -> dict:
+    """The API page's required fields for a campaign on a new phonebook (2 active contacts, 1 inactive)."""
+    pb = api.post("phonebook/", json={"name": f"book of {name}"}).json()["id"]
+    for number, status in (("0399100001", 1), ("0399100002", 1), ("0399100003", 0)):
+        assert api.post("contact/", json={"phonebook": pb, "contact": number, "status": status}).status_code == 201
+    return {"name": name, "phonebook": [pb], "aleg_gateway": sb.rows("gateways")[0]["id"],
+            "object_id": sb.rows("survey_templates")[0]["id"], "frequency": 10,
+            "startingdate": "2030-01-06T08:00:00+07:00", "expirationdate": "2030-02-06T08:00:00+07:00",
+            "daily_start_time": "08:00:00", "daily_stop_time": "17:00:00"}
+
+
+def test_campaign_create_update_and_a_first_start_that_enrols_and_copies_the_survey(api, sandbox):
+    body = _new_campaign_body(sandbox, api, "contract")
+    for required in body:
+        missing = api.post("campaigns/", json={k: v for k, v in body.items() if k != required})
+        assert missing.status_code == 400 and required in missing.json(), required
+    camp = api.post("campaigns/", json=body).json()
+    assert camp["status"] == 2 and camp["totalcontact"] == 0  # created unstarted, nobody enrolled
+    changed = api.put(f"campaigns/{camp['id']}/", json={"frequency": 3, "daily_stop_time": "16:00:00"}).json()
+    assert (changed["frequency"], changed["daily_stop_time"], changed["name"]) == (3, "16:00:00", "contract")
+    assert api.post(f"campaigns/{camp['id']}/status/", json={"status": 1}).json()["status"] == 1
+    subs = [s for s in sandbox.rows("subscribers") if s["campaign"] == camp["id"]]
+    assert sorted(s["duplicate_contact"] for s in subs) == ["0399100001", "0399100002"]  # active contacts only
+    assert {s["status"] for s in subs} == {1}
+    started = api.get(f"campaigns/{camp['id']}/").json()
+    copy = [s for s in sandbox.rows("surveys") if s["campaign"] == camp["id"]]
+    assert len(copy) == 1 and started["object_id"] == copy[0]["id"] != body["object_id"]
+    # a pause and a second start enrol nobody twice and copy the survey once
+    api.post(f"campaigns/{camp['id']}/status/", json={"status": 2})
+    assert api.get(f"campaigns/{camp['id']}/").json()["status"] == 3
+    api.post(f"campaigns/{camp['id']}/status/", json={"status": 1})
+    assert len([s for s in sandbox.rows("subscribers") if s["campaign"] == camp["id"]]) == 2
+    assert len([s for s in sandbox.rows("surveys") if s["campaign"] == camp["id"]]) == 1
+
+
+@pytest.mark.parametrize("unique", [False, True])
+def test_a_second_campaign_of_the_same_name_per_habit(api, sandbox, unique):
+    sandbox.set_habits(campaign_names_unique=unique)
+    body = _new_campaign_body(sandbox, api, f"twice {unique}")
+    assert api.post("campaigns/", json=body).status_code == 201
+    second = api.post("campaigns/", json=body)
+    if unique:
+        assert second.status_code == 400 and "name" in second.json()
+    else:
+        assert second.status_code == 201  # names are not unique upstream: a duplicate
+    assert len([c for c in sandbox.rows("campaigns") if c["name"] == body["name"]]) == (1 if unique else 2)
