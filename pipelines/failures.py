@@ -15,16 +15,19 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from types import FrameType
 
 import click
+import duckdb
 import typer
 
-from antbot_source.errors import AntBotError, ConfigError, InterruptedRun
+from antbot_source.errors import AntBotError, ConfigError, InterruptedRun, hide_userinfo
 
 HEALTH_WARNING = 10
 
@@ -60,15 +63,30 @@ def _classify(exc: BaseException) -> AntBotError | None:
         if isinstance(current, KeyboardInterrupt):  # dlt's SignalReceivedException is one
             return InterruptedRun(getattr(current, "signal_code", signal.SIGINT))
     for current in chain:
+        if _is(current, "dlt.common.configuration", "TomlProviderReadException"):
+            return ConfigError(_toml_problem(current))
+    for current in chain:
         # dlt's own configuration errors: missing or malformed settings, unknown destinations, bad DSNs
         if _is(current, "dlt.common.configuration", "ConfigurationException", "ConfigurationValueError") or \
                 _is(current, "dlt.common.destination", "UnknownDestinationModule", "InvalidDestinationReference"):
             return ConfigError(_first_line(current))
     for current in chain:
-        # the destination refusing: a file that is not DuckDB, a server refusing connections
-        if _is(current, "duckdb", "IOException") or _is(current, "psycopg2", "OperationalError"):
+        # the destination refusing: a file that is not DuckDB or is damaged, a server refusing
+        # connections, a role without the privileges a load needs, a full disk
+        if isinstance(current, duckdb.IOException) or _is(current, "psycopg2", "OperationalError") or (
+                isinstance(current, duckdb.Error) and "Corrupt database file" in str(current)):
             return ConfigError(f"destination: {_first_line(current)}")
+        if _is(current, "psycopg2", "InsufficientPrivilege"):
+            return ConfigError(f"destination: {_first_line(current)} (the PostgreSQL role lacks a privilege "
+                               "the load needs: CREATE on the database, or on the dataset's schema)")
     return None
+
+
+def _toml_problem(exc: BaseException) -> str:
+    """dlt's TomlProviderReadException as one line: the file and where its TOML breaks."""
+    paths = [path for path in getattr(exc, "full_paths", []) if Path(path).is_file()]
+    detail = str(exc).strip().splitlines()[-1]
+    return f"{' or '.join(paths) or getattr(exc, 'file_name', 'a .dlt file')} is not valid TOML: {detail}"
 
 
 def _first_line(exc: BaseException) -> str:
@@ -82,14 +100,18 @@ def notice(line: str) -> None:
 
 
 def redact(text: str) -> str:
-    """`text` without the configured password or access token."""
+    """`text` without the configured password or access token, nor the user info of any URL in it (when the
+    settings cannot be read, as with a broken .dlt/secrets.toml, the environment's are masked)."""
     import dlt
 
     for key in ("password", "access_token"):
-        secret = dlt.secrets.get(f"sources.antbot.{key}")
+        try:
+            secret = dlt.secrets.get(f"sources.antbot.{key}")
+        except Exception:  # noqa: BLE001 - the settings themselves are what failed
+            secret = os.environ.get(f"SOURCES__ANTBOT__{key.upper()}")
         if secret:
             text = text.replace(str(secret), "***")
-    return text
+    return hide_userinfo(text)
 
 
 def fail(command: str, exc: BaseException) -> typer.Exit:
