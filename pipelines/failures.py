@@ -15,6 +15,8 @@
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
 import signal
 import sys
@@ -65,6 +67,9 @@ def _classify(exc: BaseException) -> AntBotError | None:
     for current in chain:
         if _is(current, "dlt.common.configuration", "TomlProviderReadException"):
             return ConfigError(_toml_problem(current))
+    for current in reversed(chain):  # the innermost names the file
+        if getattr(current, "errno", None) == errno.ENOSPC or "No space left on device" in _first_line(current):
+            return ConfigError(f"disk full: {_first_line(current)} (where DLT_DATA_DIR or the destination is)")
     for current in chain:
         # dlt's own configuration errors: missing or malformed settings, unknown destinations, bad DSNs
         if _is(current, "dlt.common.configuration", "ConfigurationException", "ConfigurationValueError") or \
@@ -125,10 +130,21 @@ def fail(command: str, exc: BaseException) -> typer.Exit:
     return typer.Exit(known.exit_code if known else 1)
 
 
+class _WithoutTraceback(logging.Filter):
+    """dlt's log records without the tracebacks some carry (a warning that it could not save its trace
+    on a full disk): a command's stderr stays one line per problem."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.exc_info, record.exc_text, record.stack_info = None, None, None
+        return True
+
+
 @contextmanager
 def reported(command: str) -> Iterator[None]:
     """Run a command's body: SIGTERM stops it like Ctrl-C, and any failure ends it with one line and its code."""
     previous = signal.signal(signal.SIGTERM, _terminate)
+    without_traceback = _WithoutTraceback()
+    logging.getLogger("dlt").addFilter(without_traceback)
     try:
         yield
     except (typer.Exit, click.ClickException, SystemExit):
@@ -136,4 +152,5 @@ def reported(command: str) -> Iterator[None]:
     except BaseException as exc:  # noqa: BLE001 - one line for any failure, never a traceback with config in it
         raise fail(command, exc) from None
     finally:
+        logging.getLogger("dlt").removeFilter(without_traceback)
         signal.signal(signal.SIGTERM, previous)
