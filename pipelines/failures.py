@@ -3,7 +3,7 @@
 | code | cause |
 |---|---|
 | 1 | anything unforeseen (the line names its type) |
-| 2 | bad configuration: a setting, an option, the destination (missing, not DuckDB, refusing, malformed) |
+| 2 | bad configuration: a setting, an option, a `.dlt/*.toml` file, the destination (missing, not DuckDB, damaged, full, refusing, malformed) |
 | 3 | bad AntBot credentials |
 | 4 | AntBot unreachable |
 | 5 | AntBot answered with an error, or with data that is not what the API promises |
