@@ -51,9 +51,9 @@ MAX_RUNS = 10_000
 DEFAULT_WAIT_S = 60.0
 # the endpoint the probe before a load reads one row of
 PROBE_PATH = endpoint("campaigns").path
-# the settings of the AntBot client among a source's arguments
 # a pipeline's name names its working dir and lock file: a plain name, never a path out of the pipelines dir
 PIPELINE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+# the settings of the AntBot client among a source's arguments
 CLIENT_SETTINGS = ("base_url", "username", "password", "access_token", "token_path", "page_size", "timeout",
                    "max_attempts")
 

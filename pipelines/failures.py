@@ -77,7 +77,7 @@ def _classify(exc: BaseException) -> AntBotError | None:
             return ConfigError(_first_line(current))
     for current in chain:
         # the destination refusing: a file that is not DuckDB or is damaged, a server refusing
-        # connections, a role without the privileges a load needs, a full disk
+        # connections, a role without the privileges a load needs
         if isinstance(current, duckdb.IOException) or _is(current, "psycopg2", "OperationalError") or (
                 isinstance(current, duckdb.Error) and "Corrupt database file" in str(current)):
             return ConfigError(f"destination: {_first_line(current)}")

@@ -44,6 +44,8 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_RENEWALS = 3
 # a probe before a run: a host that does not accept the first connection within this fails the run at once
 PROBE_CONNECT_S = 10.0
+# what OpenSSL says when an https request meets a server answering plain http
+PLAIN_HTTP_ANSWERS = frozenset({"WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "HTTP_REQUEST"})
 # a Retry-After longer than this is not honoured as given (a stuck header must not stall a load for hours)
 MAX_RETRY_AFTER_S = 120.0
 
@@ -151,7 +153,8 @@ def _transport_cause(exc: httpx.TransportError) -> str:
         return type(exc).__name__
     if isinstance(cause, ssl.SSLCertVerificationError):
         return f"TLS handshake failed: {cause.verify_message or cause.reason}"
-    return f"TLS handshake failed ({cause.reason or cause}): is the server speaking http, not https?"
+    hint = ": is the server speaking http, not https?" if cause.reason in PLAIN_HTTP_ANSWERS else ""
+    return f"TLS handshake failed ({cause.reason or cause}){hint}"
 
 
 _BUDGETS: dict[tuple[str, str | None, float | None], RequestBudget] = {}
