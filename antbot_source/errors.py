@@ -1,5 +1,16 @@
 """Errors the connector raises, each with the exit code the `antbot` command gives for it."""
 
+import math
+import re
+
+# the user info of a URL (`scheme://user:password@`), or `user:password@` before a host without a scheme
+_USERINFO = re.compile(r"(?<=://)[^\s/@]+@|(?<![\w:/])[^\s/@'\":]+:[^\s/@'\"]+@")
+
+
+def hide_userinfo(text: str) -> str:
+    """`text` with the user info of every URL in it (`http://user:pass@host`) masked as `***@`."""
+    return _USERINFO.sub("***@", text)
+
 
 class AntBotError(Exception):
     """Base class: an AntBot call failed in a way the user must hear about."""
@@ -64,3 +75,9 @@ def require_extra(extra: str, *modules: str) -> None:
     if missing:
         raise ConfigError(f"this needs the {extra} extra: pip install 'antbot-dlt[{extra}]' "
                           f"(missing {', '.join(missing)})")
+
+
+def check_positive(setting: str, value: float) -> None:
+    """A ConfigError naming `setting` unless `value` is a finite number above 0."""
+    if not 0 < value < math.inf:
+        raise ConfigError(f"{setting} must be a number above 0, not {value!r}")

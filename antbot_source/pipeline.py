@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import re
 import tempfile
 import time
 from collections import Counter
@@ -52,6 +53,8 @@ MAX_RUNS = 10_000
 DEFAULT_WAIT_S = 60.0
 # the endpoint the probe before a load reads one row of
 PROBE_PATH = endpoint("campaigns").path
+# a pipeline's name names its working dir and lock file: a plain name, never a path out of the pipelines dir
+PIPELINE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 # the settings of the AntBot client among a source's arguments
 CLIENT_SETTINGS = ("base_url", "username", "password", "access_token", "token_path", "page_size", "timeout",
                    "max_attempts", "max_requests_per_second")
@@ -154,6 +157,20 @@ def build_pipeline(
     if pipelines_dir is not None:
         kwargs["pipelines_dir"] = str(pipelines_dir)
     return dlt.pipeline(pipeline_name=pipeline_name, destination=target, dataset_name=dataset, **kwargs)
+
+
+def checked_pipelines_dir(pipelines_dir: str | Path | None, pipeline_name: str) -> Path:
+    """The directory a pipeline's working dir and lock file go in (`pipelines_dir`, else DLT_DATA_DIR's),
+    created and writable, and a `pipeline_name` that stays inside it; else a ConfigError."""
+    if not PIPELINE_NAME.fullmatch(pipeline_name):
+        raise ConfigError(f"pipeline name (--pipeline-name): letters, digits, '_', '-' and '.', not {pipeline_name!r}")
+    base = Path(pipelines_dir or get_dlt_pipelines_dir())
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=base).close()
+    except OSError as exc:
+        raise ConfigError(f"cannot write the pipelines directory {base} (DLT_DATA_DIR): {exc.strerror}") from None
+    return base
 
 
 def check_dataset_name(duckdb_path: Path, dataset: str) -> None:
@@ -393,10 +410,10 @@ def exclusive_pipeline(
     bound = inspect.signature(build_pipeline).bind(**pipeline_args)
     bound.apply_defaults()
     args = bound.arguments
-    base = Path(args["pipelines_dir"] or get_dlt_pipelines_dir())
     args["pipeline_name"] = args["pipeline_name"] or pipeline_name_for(
         args["destination"], args["duckdb_path"], args["credentials"])
     name, dataset = args["pipeline_name"], args["dataset"]
+    base = checked_pipelines_dir(args["pipelines_dir"], name)
     args["destination"] = configured_destination(args["destination"])
     with ExitStack() as stack:
         stack.enter_context(exclusive(base / f"{name}.lock", what=f"pipeline {name!r} ({base})",
@@ -491,7 +508,9 @@ def load(
     subclasses (each with its exit code) and dlt's errors.
     """
     selected = parse_resources(resources)
-    build_source(selected, **source_args)  # configuration errors before anything is locked or sent
+    # configuration errors before anything is locked, written or sent
+    checked_pipelines_dir(pipelines_dir, pipeline_name or pipeline_name_for(destination, duckdb_path, credentials))
+    build_source(selected, **source_args)
     publish = publish or dlt.config.get("sources.antbot.publish")
     if publish:
         if configured_destination(destination) != "duckdb":

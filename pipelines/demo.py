@@ -15,11 +15,12 @@ from rich.table import Table
 from antbot_source.analytics.summary import campaign_kpis_table
 from antbot_source.analytics.views import create_views
 from antbot_source.api.client import ClientConfig
-from antbot_source.errors import require_extra
+from antbot_source.destination.locks import check_duckdb_file, open_duckdb
+from antbot_source.errors import ConfigError, require_extra
 from antbot_source.pipeline import build_pipeline, run_load
 from antbot_source.push import demo_dry_run
 from antbot_source.settings import DEFAULT_DATASET
-from pipelines.failures import reported
+from pipelines.failures import notice, reported
 from pipelines.load import RichCollector, summary_table
 
 DEMO_DUCKDB = "antbot_demo.duckdb"
@@ -66,10 +67,22 @@ def demo(
     """
     with reported("demo"):
         require_extra("sandbox", "starlette", "uvicorn", "numpy")
+        from antbot_source.sandbox.world import check_world
+
+        check_world(seed, cdrs)
+        check_duckdb_file(duckdb, must_exist=False)
+        try:
+            duckdb.unlink(missing_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"DuckDB file {duckdb}: {exc.strerror}") from None
+        open_duckdb(duckdb, wait_s=0, notify=notice).close()  # a file the demo can write, before the sandbox starts
+        _demo(cdrs, seed, duckdb)
+
+
+def _demo(cdrs: int, seed: int, duckdb: Path) -> None:
     from antbot_source.sandbox import run_sandbox
 
     console = Console()
-    duckdb.unlink(missing_ok=True)
     # a fresh world each time: the pipeline's state lives only as long as the demo
     with run_sandbox(seed=seed, cdrs=cdrs) as sb, tempfile.TemporaryDirectory(prefix="antbot-demo-") as state_dir:
         console.print(f"sandbox at {sb.base_url} ({cdrs:,} CDRs); loading into {duckdb}")

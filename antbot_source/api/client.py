@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import logging
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,7 +27,14 @@ from tenacity import (
 from antbot_source.api.budget import RequestBudget
 from antbot_source.api.pages import Linked, ListPage, describe, parse_json, raise_on_error_body
 from antbot_source.api.stats import RequestStats
-from antbot_source.errors import ApiError, AuthError, ConfigError, UnreachableError
+from antbot_source.errors import (
+    ApiError,
+    AuthError,
+    ConfigError,
+    UnreachableError,
+    check_positive,
+    hide_userinfo,
+)
 
 log = logging.getLogger(__name__)
 P = TypeVar("P", bound=Linked)
@@ -37,6 +45,8 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_RENEWALS = 3
 # a probe before a run: a host that does not accept the first connection within this fails the run at once
 PROBE_CONNECT_S = 10.0
+# what OpenSSL says when an https request meets a server answering plain http
+PLAIN_HTTP_ANSWERS = frozenset({"WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "HTTP_REQUEST"})
 # a Retry-After longer than this is not honoured as given (a stuck header must not stall a load for hours)
 MAX_RETRY_AFTER_S = 120.0
 
@@ -59,8 +69,24 @@ class ClientConfig:
     budget_path: str | None = None
 
     def __post_init__(self) -> None:
+        shown = hide_userinfo(self.base_url)
         if not self.base_url.startswith(("http://", "https://")):
-            raise ConfigError(f"base_url must start with http:// or https://: {self.base_url!r}")
+            raise ConfigError(f"base_url must start with http:// or https://: {shown!r}")
+        authority = self.base_url.split("://", 1)[1].split("/", 1)[0].rpartition("@")[2]
+        if authority.count(":") > 1 and not authority.startswith("["):
+            raise ConfigError(f"base_url: an IPv6 address goes in brackets, as in http://[::1]:8000/rest-api: {shown!r}")
+        try:
+            host = httpx.URL(self.base_url).host
+        except httpx.InvalidURL as exc:
+            raise ConfigError(f"base_url is not a valid URL ({exc}): {shown!r}") from None
+        if not host:
+            raise ConfigError(f"base_url names no host: {shown!r}")
+        if "://" in self.token_path or self.token_path.startswith("//"):
+            raise ConfigError(f"token_path: a path under base_url, not a URL: {hide_userinfo(self.token_path)!r}")
+        for setting in ("page_size", "timeout", "max_attempts"):
+            check_positive(setting, getattr(self, setting))
+        if self.max_requests_per_second is not None:
+            check_positive("max_requests_per_second", self.max_requests_per_second)
         if not (self.access_token or (self.username and self.password)):
             raise ConfigError(
                 "no AntBot credentials: set SOURCES__ANTBOT__USERNAME and SOURCES__ANTBOT__PASSWORD "
@@ -117,6 +143,19 @@ def _never_arrived(exc: BaseException) -> bool:
     if isinstance(exc, _Retryable):
         return exc.response.status_code == 429
     return isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+
+
+def _transport_cause(exc: httpx.TransportError) -> str:
+    """What failed under a transport error: its type, or the TLS handshake and why."""
+    cause: BaseException | None = exc
+    while cause is not None and not isinstance(cause, ssl.SSLError):
+        cause = cause.__cause__ or cause.__context__
+    if cause is None:
+        return type(exc).__name__
+    if isinstance(cause, ssl.SSLCertVerificationError):
+        return f"TLS handshake failed: {cause.verify_message or cause.reason}"
+    hint = ": is the server speaking http, not https?" if cause.reason in PLAIN_HTTP_ANSWERS else ""
+    return f"TLS handshake failed ({cause.reason or cause}){hint}"
 
 
 _BUDGETS: dict[tuple[str, str | None, float | None], RequestBudget] = {}
@@ -254,7 +293,10 @@ class AntBotClient:
             return exc.response
         except httpx.TransportError as exc:
             tries = "" if self._probe else f" after {self.config.max_attempts} attempts"
-            raise UnreachableError(f"cannot reach AntBot at {self._base} ({type(exc).__name__}){tries}") from None
+            target = httpx.URL(url)
+            where = f"{target.scheme}://{target.netloc.decode()}/" if target.is_absolute_url else self._base
+            raise UnreachableError(f"cannot reach AntBot at {hide_userinfo(where)} ({_transport_cause(exc)}){tries}") \
+                from None
         return response
 
     def _fetch_token(self, seen_generation: int) -> tuple[str, int]:

@@ -153,6 +153,8 @@ def open_duckdb(path: Path, *, wait_s: float, notify: Notify, read_only: bool = 
         if holder:
             raise BusyError(f"{path} is still held by {holder} after {wait_s:g} s") from None
         raise ConfigError(f"DuckDB file {path}: {str(exc).splitlines()[0]}") from None
+    except duckdb.Error as exc:  # a damaged file: "Corrupt database file: computed checksum ..."
+        raise ConfigError(f"DuckDB file {path}: {str(exc).splitlines()[0]}") from None
 
 
 @contextmanager

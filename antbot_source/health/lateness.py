@@ -29,6 +29,9 @@ AUTO_MARGIN = 1.5
 AUTO_MIN = timedelta(hours=DEFAULT_LOOKBACK_HOURS)
 AUTO_MAX = timedelta(hours=72)
 AUTO_MEMORY = timedelta(days=7)
+# A year: every run counts the look-back range again, and rows later than that are the verification's
+# (VERIFY_DAYS) or a backfill's (`--since`); a larger value is a typo, and one past year 1 cannot be computed.
+MAX_LOOKBACK_HOURS = 8760.0
 STATE_KEY = "lateness"  # {day (ISO date): deepest lateness seen that day, seconds}
 
 
@@ -40,8 +43,8 @@ def parse_lookback(value: str | float) -> timedelta | None:
         hours = float(value)
     except (TypeError, ValueError):
         raise ConfigError(f"lookback_hours: a number of hours or 'auto', not {value!r}") from None
-    if not hours >= 0:
-        raise ConfigError(f"lookback_hours must not be negative: {value!r}")
+    if not 0 <= hours <= MAX_LOOKBACK_HOURS:
+        raise ConfigError(f"lookback_hours: from 0 to {MAX_LOOKBACK_HOURS:g} hours (a year), not {value!r}")
     return timedelta(hours=hours)
 
 

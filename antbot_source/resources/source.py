@@ -16,7 +16,7 @@ from dlt.common.typing import TSecretStrValue
 from dlt.extract.resource import DltResource
 
 from antbot_source.api.client import ClientConfig, SharedClient
-from antbot_source.errors import ConfigError
+from antbot_source.errors import ConfigError, check_positive
 from antbot_source.health.lateness import parse_lookback
 from antbot_source.resources.cdr.resource import CdrTuning, cdr_resource
 from antbot_source.resources.cdr.verify import DEFAULT_VERIFY_DAYS, MAX_VERIFY_DAYS
@@ -115,15 +115,14 @@ def antbot(
     `reconcile_hours`: how often each table is read in full, for the edits no probe sees (between
     reconciles a run reads what the probes say changed); `reconcile`: read every table in full now.
     """
-    if max_concurrency < 1:
-        raise ConfigError(f"max_concurrency must be at least 1: {max_concurrency}")
+    for setting, value in (("cdr_window_rows", cdr_window_rows), ("cdr_run_rows", cdr_run_rows),
+                           ("max_concurrency", max_concurrency), ("reconcile_hours", reconcile_hours)):
+        check_positive(setting, value)
     config = ClientConfig(
         base_url=base_url, username=username, password=password, access_token=access_token,
         token_path=token_path, page_size=page_size, timeout=timeout, max_attempts=max_attempts,
-        max_requests_per_second=max_requests_per_second or None,
+        max_requests_per_second=max_requests_per_second,
     )
-    if reconcile_hours <= 0:
-        raise ConfigError(f"reconcile_hours must be more than 0: {reconcile_hours}")
     shared = SharedClient(config)
     full_reads = Reconcile(every=timedelta(hours=reconcile_hours), forced=reconcile)
     first = to_utc(start_date, "start_date") or to_utc(DEFAULT_START_DATE)

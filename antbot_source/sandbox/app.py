@@ -212,7 +212,7 @@ class Sandbox:
             if missing:
                 return json_response(missing, 400)
             acc = self.world.accounts.get(str(body["username"]))
-            if acc is None or not secrets.compare_digest(acc.account.password, str(body["password"])):
+            if acc is None or not _same(acc.account.password, str(body["password"])):
                 return json_response({"detail": "No active account found with the given credentials"}, 401)
             token = secrets.token_urlsafe(32)
             self.state.tokens[token] = (acc.account.username, self.clock.seconds())
@@ -364,7 +364,7 @@ class Sandbox:
     # ---- /_sandbox/ ----
     def admin(self, handler: Callable[[Request], Awaitable[Any]]) -> Callable[[Request], Awaitable[Response]]:
         async def run(request: Request) -> Response:
-            if not secrets.compare_digest(request.headers.get("x-sandbox-key", ""), self.admin_key):
+            if not _same(request.headers.get("x-sandbox-key", ""), self.admin_key):
                 return json_response({"detail": "X-Sandbox-Key missing or wrong."}, 403)
             try:
                 return json_response(await handler(request))
@@ -452,13 +452,18 @@ def _page_size(raw: str | None, default: int, maximum: int) -> int:
     return min(int(raw), maximum)
 
 
+def _same(given: str, expected: str) -> bool:
+    """A constant-time comparison of two secrets of any characters (compare_digest takes only ASCII `str`)."""
+    return secrets.compare_digest(given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass"))
+
+
 async def _body(request: Request) -> Any:
     """The request body: JSON, or a form; {} when empty."""
     raw = await request.body()
     if not raw:
         return {}
     if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
-        return dict(parse_qsl(raw.decode()))
+        return dict(parse_qsl(raw.decode("utf-8", errors="replace")))
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:

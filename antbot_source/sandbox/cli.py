@@ -32,12 +32,23 @@ def serve(
     """Serve a seeded AntBot world under http://HOST:PORT/rest-api until interrupted."""
     try:
         require_extra("sandbox", "starlette", "uvicorn", "numpy")
+        from antbot_source.sandbox.server import serve as serve_sandbox
+
+        chosen = _habits(habits)
+        if token_ttl is not None:
+            chosen = chosen.updated(token_ttl_s=token_ttl)
+        serve_sandbox(host=host, port=port, seed=seed, cdrs=cdrs, habits=chosen, other_cdrs=other_cdrs)
     except ConfigError as exc:
         print(f"antbot sandbox serve failed: {exc}", file=sys.stderr)
         raise typer.Exit(exc.exit_code) from None
-    from antbot_source.sandbox.server import serve as serve_sandbox
 
-    chosen = Habits().updated(**json.loads(habits))
-    if token_ttl is not None:
-        chosen = chosen.updated(token_ttl_s=token_ttl)
-    serve_sandbox(host=host, port=port, seed=seed, cdrs=cdrs, habits=chosen, other_cdrs=other_cdrs)
+
+def _habits(text: str) -> Habits:
+    """`--habits` as Habits; JSON that is not an object of known habits is a ConfigError."""
+    try:
+        changes = json.loads(text)
+        if isinstance(changes, dict):
+            return Habits().updated(**changes)
+    except ValueError as exc:  # JSONDecodeError is one
+        raise ConfigError(f"--habits: {exc}: {text!r}") from None
+    raise ConfigError(f"--habits: not a JSON object: {text!r}")

@@ -18,9 +18,10 @@ from typing import Any
 import httpx
 import orjson
 
+from antbot_source.errors import ConfigError
 from antbot_source.sandbox.app import Sandbox
 from antbot_source.sandbox.habits import Habits
-from antbot_source.sandbox.world import Account, World
+from antbot_source.sandbox.world import Account, World, check_world
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, seed: int = 7, cdrs: int = 2_000,
@@ -28,9 +29,14 @@ def serve(host: str = "127.0.0.1", port: int = 8000, seed: int = 7, cdrs: int = 
     """Seed a world and serve it until interrupted; announce the base URL and accounts on stdout."""
     import uvicorn
 
+    check_world(seed, cdrs, other_cdrs)
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
+    try:
+        sock.bind((host, port))
+    except (OSError, OverflowError) as exc:
+        sock.close()
+        raise ConfigError(f"cannot listen on {host} port {port}: {getattr(exc, 'strerror', None) or exc}") from None
     sock.listen(1024)  # connections wait in the backlog until uvicorn accepts them
     world = World(seed, cdrs, habits, other_cdrs=other_cdrs)
     gc.freeze()  # the world's millions of objects stay out of every later garbage collection
@@ -131,6 +137,7 @@ class SandboxHandle:
 def run_sandbox(seed: int = 7, cdrs: int = 2_000, habits: Habits | None = None, token_ttl: float | None = None,
                 other_cdrs: int | None = None, host: str = "127.0.0.1") -> Iterator[SandboxHandle]:
     """Start a sandbox server in a child process on a free port; stop it when the block ends."""
+    check_world(seed, cdrs, other_cdrs)  # here, not in the child: its traceback would reach the caller's stderr
     habits = habits or Habits()
     if token_ttl is not None:
         habits = habits.updated(token_ttl_s=token_ttl)

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from antbot_source.errors import ConfigError
 from antbot_source.sandbox import fields as F
 from antbot_source.sandbox.generate import DAY, DAY_NAMES, AccountGenerator, IdSequence, hms, obj_array, uuids
 from antbot_source.sandbox.habits import Habits
@@ -130,6 +131,15 @@ class AccountData:
     newest_served: int = NULL_TS  # the newest CDR starting_date any page has shown
     numbers_version: int = -1
     numbers: set[str] = field(default_factory=set)
+
+
+def check_world(seed: int, cdrs: int, other_cdrs: int | None = None) -> None:
+    """A ConfigError for a world that cannot be generated: a negative seed, an account without CDRs."""
+    if seed < 0:
+        raise ConfigError(f"--seed must not be negative: {seed}")
+    for option, value in (("--cdrs", cdrs), ("--other-cdrs", other_cdrs)):
+        if value is not None and value < 1:
+            raise ConfigError(f"{option} must be at least 1: {value}")
 
 
 class World:

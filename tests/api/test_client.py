@@ -8,7 +8,7 @@ import socket
 import pytest
 
 from antbot_source.api.client import ClientConfig
-from antbot_source.errors import ApiError, AuthError, UnreachableError
+from antbot_source.errors import ApiError, AuthError, UnreachableError, hide_userinfo
 from antbot_source.sandbox import Habits
 
 
@@ -89,3 +89,25 @@ def test_an_unreachable_host_raises_unreachable_error():
     config = ClientConfig(f"http://127.0.0.1:{port}/rest-api", "u", "p", max_attempts=2)
     with config.connect() as client, pytest.raises(UnreachableError, match="cannot reach"):
         client.request("GET", "contact/")
+
+
+def test_the_user_info_of_a_url_is_masked_in_messages_and_nothing_else():
+    assert hide_userinfo("cannot reach AntBot at http://me:s3cret@host:80/rest-api/") == \
+        "cannot reach AntBot at http://***@host:80/rest-api/"
+    assert hide_userinfo("postgresql://u:pw@127.0.0.1:5432/x and https://token@h/") == \
+        "postgresql://***@127.0.0.1:5432/x and https://***@h/"
+    assert hide_userinfo("base_url must start with http://: 'me:s3cret@host/rest-api'") == \
+        "base_url must start with http://: '***@host/rest-api'"
+    for untouched in ("AntBot refused the credentials of user 'you@example.com'", "http://[::1]:8000/rest-api",
+                      "since 2026-01-01T10:00:00+00:00"):
+        assert hide_userinfo(untouched) == untouched
+
+
+def test_an_unreachable_base_url_with_user_info_is_named_without_it():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://me:S3cret-in-url@127.0.0.1:{port}/rest-api"
+    with pytest.raises(UnreachableError) as caught, ClientConfig(url, "demo", "pw", max_attempts=1).connect() as c:
+        c.request("GET", "campaigns/")
+    assert "S3cret-in-url" not in str(caught.value) and "http://***@127.0.0.1:" in str(caught.value)

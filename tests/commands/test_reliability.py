@@ -7,15 +7,18 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import threading
+import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import duckdb
 import pytest
@@ -128,13 +131,13 @@ def test_every_setting_in_the_readme_changes_what_the_source_does(start_sandbox,
     # a row written 20 days late: the second run reads it when the look-back or the verified days reach it
     deep = start_sandbox(seed=5, cdrs=600)
     caught = {}
-    for name, settings in {"look0": {"lookback_hours": "0"}, "look100000": {"lookback_hours": "100000"},
+    for name, settings in {"look0": {"lookback_hours": "0"}, "look1000": {"lookback_hours": "1000"},
                            "verify30": {"lookback_hours": "0", "verify_days": "30"}}.items():
         assert _load(deep, tmp_path, name, "--resources", "cdr", **settings).returncode == 0
         (late,) = deep.advance(late_by_s=[20 * 86_400])["late_by_ids"]
         assert _load(deep, tmp_path, name, "--resources", "cdr", **settings).returncode == 0
         caught[name] = late in _cdr_ids(tmp_path / f"{name}.duckdb")
-    check("LOOKBACK_HOURS", not caught["look0"] and caught["look100000"], caught)
+    check("LOOKBACK_HOURS", not caught["look0"] and caught["look1000"], caught)
     check("VERIFY_DAYS", caught["verify30"], caught)
     bad_path = _load(sb, tmp_path, "tp", "--resources", "phonebooks", token_path="no-such-token/")
     check("TOKEN_PATH", bad_path.returncode in (3, 5) and "no-such-token" in bad_path.stderr, bad_path.stderr)
@@ -380,13 +383,59 @@ class _Odd(BaseHTTPRequestHandler):
         pass
 
 
+def _mount_tmpfs(path: Path, options: str) -> bool:
+    """A tmpfs at `path` (root only: the disk-full and read-only cases); False where it cannot be mounted."""
+    path.mkdir()
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        return False
+    return subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)], capture_output=True,
+                          check=False).returncode == 0
+
+
+def _damaged_duckdb_files(tmp: Path) -> None:
+    """truncated.duckdb (cut after 100 bytes) and corrupt.duckdb (its database headers overwritten)."""
+    for name in ("truncated", "corrupt"):
+        with duckdb.connect(str(tmp / f"{name}.duckdb")) as con:
+            con.execute("CREATE SCHEMA antbot; CREATE TABLE antbot.t AS SELECT range AS i FROM range(100000)")
+    os.truncate(tmp / "truncated.duckdb", 100)
+    with (tmp / "corrupt.duckdb").open("r+b") as handle:
+        handle.seek(4096)
+        handle.write(b"\xff" * 8192)
+
+
 @pytest.fixture(scope="module")
-def bad_input_world(tmp_path_factory) -> Iterator[dict[str, str]]:
-    """One sandbox, two odd servers and a directory with a file that is not DuckDB and an empty DuckDB
-    file, shared by the bad-input cases."""
+def postgres_role_without_create() -> Iterator[str | None]:
+    """The DSN of a PostgreSQL role that may log in but create nothing (None without a server); dropped after."""
+    from conftest import POSTGRES_DSN, _postgres_admin, postgres_reachable
+
+    if not postgres_reachable():
+        yield None
+        return
+    role = f"antbot_nocreate_{uuid.uuid4().hex[:8]}"
+    _postgres_admin(f"CREATE ROLE {role} LOGIN PASSWORD 'N0create-s3cret'")
+    url = urlsplit(POSTGRES_DSN)
+    yield url._replace(netloc=f"{role}:N0create-s3cret@{url.hostname}:{url.port or 5432}").geturl()
+    _postgres_admin(f"DROP ROLE IF EXISTS {role}")
+
+
+@pytest.fixture(scope="module")
+def bad_input_world(tmp_path_factory, postgres_role_without_create) -> Iterator[dict[str, str | None]]:
+    """One sandbox, two odd servers and a directory with a file that is not DuckDB, an empty DuckDB file,
+    damaged ones, .dlt directories with broken TOML, a read-only directory and two full disks (tmpfs),
+    shared by the bad-input cases. A case whose part is missing here (no root to mount, no PostgreSQL) skips."""
     tmp = tmp_path_factory.mktemp("bad")
     (tmp / "not.duckdb").write_text("hello, not a database\n")
     duckdb.connect(str(tmp / "empty.duckdb")).close()
+    _damaged_duckdb_files(tmp)
+    for name, file, text in (("bad-secrets", "secrets.toml", '[sources.antbot]\npassword = "unclosed\n'),
+                             ("bad-config", "config.toml", "[sources.antbot\nstart_date = 1\n")):
+        (tmp / name / ".dlt").mkdir(parents=True)
+        (tmp / name / ".dlt" / file).write_text(text)
+    mounted = {name: _mount_tmpfs(tmp / name, options) for name, options in
+               (("full-db", "size=256k"), ("full-dlt", "size=256k"), ("read-only", "ro,size=64k"))}
+    if os.geteuid() != 0:  # permissions hold for everyone but root
+        (tmp / "read-only").chmod(0o555)
+        mounted["read-only"] = True
     servers = []
 
     def start(body: bytes) -> str:
@@ -398,12 +447,20 @@ def bad_input_world(tmp_path_factory) -> Iterator[dict[str, str]]:
 
     with run_sandbox(seed=11, cdrs=200) as sb:
         yield {"tmp": str(tmp), "port": str(_free_port()), "sandbox": sb.base_url,
+               "sandbox_port": str(urlsplit(sb.root).port), "sandbox_https": sb.base_url.replace("http:", "https:"),
                "html": start(b"<html><body>Service unavailable</body></html>"),
                "shape": start(json.dumps({"count": 1, "results": "nothing here"}).encode()),
-               "username": sb.accounts[0].username, "password": sb.accounts[0].password}
+               "username": sb.accounts[0].username, "password": sb.accounts[0].password,
+               "pg_no_create": postgres_role_without_create,
+               **{name.replace("-", "_"): str(tmp / name) if ok else None for name, ok in mounted.items()}}
     for server in servers:
         server.shutdown()
         server.server_close()
+    if os.geteuid() != 0:
+        (tmp / "read-only").chmod(0o755)
+    for name, ok in mounted.items():
+        if ok and os.geteuid() == 0:
+            subprocess.run(["umount", str(tmp / name)], check=True)
 
 
 def _free_port() -> int:
@@ -451,13 +508,70 @@ BAD_INPUTS = [
     ("report --duckdb {tmp}/empty.duckdb --out {tmp}", {}, 2, "is a directory"),
     ("health --duckdb {tmp}/missing.duckdb", {}, 2, "no DuckDB file at"),
     ("health --duckdb {tmp}/empty.duckdb", {}, 2, "has no load_health table: run `antbot load` first"),
+    # settings refused before anything is written or sent
+    ("load", {"SOURCES__ANTBOT__BASE_URL": "http://antbot:Url-s3cret@127.0.0.1:{port}/rest-api"}, 4,
+     "cannot reach AntBot at http://***@127.0.0.1:{port}/rest-api/"),
+    ("load", {"SOURCES__ANTBOT__BASE_URL": "http://::1:8000/rest-api"}, 2, "an IPv6 address goes in brackets"),
+    ("load", {"SOURCES__ANTBOT__BASE_URL": "http:///rest-api"}, 2, "base_url names no host"),
+    ("load", {"SOURCES__ANTBOT__BASE_URL": "{sandbox_https}"}, 4,
+     "TLS handshake failed (WRONG_VERSION_NUMBER): is the server speaking http, not https?"),
+    ("load", {"SOURCES__ANTBOT__TOKEN_PATH": "http://127.0.0.1:{port}/get-token/"}, 2,
+     "token_path: a path under base_url, not a URL"),
+    ("load", {"SOURCES__ANTBOT__PASSWORD": "Pässwörd-ünicode"}, 3, "refused the credentials"),
+    ("load", {"SOURCES__ANTBOT__TIMEOUT": "0"}, 2, "timeout must be a number above 0, not 0.0"),
+    ("load", {"SOURCES__ANTBOT__TIMEOUT": "-1"}, 2, "timeout must be a number above 0, not -1.0"),
+    ("load", {"SOURCES__ANTBOT__TIMEOUT": "inf"}, 2, "timeout must be a number above 0, not inf"),
+    ("load", {"SOURCES__ANTBOT__PAGE_SIZE": "0"}, 2, "page_size must be a number above 0, not 0"),
+    ("load", {"SOURCES__ANTBOT__MAX_ATTEMPTS": "0"}, 2, "max_attempts must be a number above 0, not 0"),
+    ("load", {"SOURCES__ANTBOT__CDR_WINDOW_ROWS": "0"}, 2, "cdr_window_rows must be a number above 0, not 0"),
+    ("load", {"SOURCES__ANTBOT__CDR_RUN_ROWS": "-1"}, 2, "cdr_run_rows must be a number above 0, not -1"),
+    ("load", {"SOURCES__ANTBOT__MAX_CONCURRENCY": "0"}, 2, "max_concurrency must be a number above 0, not 0"),
+    ("load", {"SOURCES__ANTBOT__MAX_REQUESTS_PER_SECOND": "-1"}, 2,
+     "max_requests_per_second must be a number above 0, not -1.0"),
+    ("load", {"SOURCES__ANTBOT__RECONCILE_HOURS": "-1"}, 2, "reconcile_hours must be a number above 0, not -1.0"),
+    ("load", {"SOURCES__ANTBOT__LOOKBACK_HOURS": "1e9"}, 2, "lookback_hours: from 0 to 8760 hours (a year), not '1e9'"),
+    ("load", {"SOURCES__ANTBOT__LOOKBACK_HOURS": "inf"}, 2, "lookback_hours: from 0 to 8760 hours (a year), not 'inf'"),
+    ("load", {"SOURCES__ANTBOT__LOOKBACK_HOURS": "-3"}, 2, "lookback_hours: from 0 to 8760 hours (a year), not '-3'"),
+    ("load --pipeline-name ../../x", {}, 2, "pipeline name (--pipeline-name): letters, digits"),
+    ("load", {"DLT_DATA_DIR": "{tmp}/not.duckdb/dlt"}, 2,
+     "cannot write the pipelines directory {tmp}/not.duckdb/dlt/pipelines (DLT_DATA_DIR): Not a directory"),
+    ("load", {"DLT_DATA_DIR": "{read_only}/dlt"}, 2, "cannot write the pipelines directory {read_only}/dlt/pipelines"),
+    ("load", {"DLT_PROJECT_DIR": "{tmp}/bad-secrets"}, 2, "{tmp}/bad-secrets/.dlt/secrets.toml is not valid TOML"),
+    ("health --duckdb {tmp}/empty.duckdb", {"DLT_PROJECT_DIR": "{tmp}/bad-config"}, 2,
+     "{tmp}/bad-config/.dlt/config.toml is not valid TOML: Unexpected character"),
+    # the destination damaged, full or refusing
+    ("load --duckdb {tmp}/truncated.duckdb", {}, 2, "Could not read enough bytes"),
+    ("load --duckdb {tmp}/corrupt.duckdb", {}, 2, "DuckDB file {tmp}/corrupt.duckdb: Corrupt database file"),
+    ("health --duckdb {tmp}/truncated.duckdb", {}, 2, "Could not read enough bytes"),
+    ("health --duckdb {tmp}/corrupt.duckdb", {}, 2, "DuckDB file {tmp}/corrupt.duckdb: Corrupt database file"),
+    ("views --duckdb {tmp}/corrupt.duckdb", {}, 2, "DuckDB file {tmp}/corrupt.duckdb: Corrupt database file"),
+    ("load --duckdb {full_db}/antbot_data.duckdb", {}, 2, "No space left on device"),
+    ("load", {"DLT_DATA_DIR": "{full_dlt}"}, 2, "No space left on device"),
+    ("load --destination postgres --dataset antbot_nocreate", {"DESTINATION__POSTGRES__CREDENTIALS": "{pg_no_create}"},
+     2, "destination: permission denied for database"),
+    # the demo and the sandbox
+    ("demo --cdrs -5", {}, 2, "antbot demo failed: --cdrs must be at least 1: -5"),
+    ("demo --cdrs 50 --duckdb {tmp}/no/dir/demo.duckdb", {}, 2, "directory {tmp}/no/dir does not exist"),
+    ("demo --cdrs 50 --duckdb {read_only}/demo.duckdb", {}, 2, "DuckDB file {read_only}/demo.duckdb:"),
+    ("sandbox serve --port {sandbox_port}", {}, 2,
+     "antbot sandbox serve failed: cannot listen on 127.0.0.1 port {sandbox_port}: Address already in use"),
+    ("sandbox serve --port 0 --habits {{\"nosuch\":1}}", {}, 2, "--habits: unknown habits: ['nosuch']"),
+    ("sandbox serve --port 0 --habits {{nosuch", {}, 2, "--habits: Expecting property name"),
+    ("sandbox serve --port 0 --cdrs 0", {}, 2, "--cdrs must be at least 1: 0"),
 ]
+
+# what no case may show, whatever it prints
+SECRETS = ("Wr0ng-s3cret", ":pw@", "Url-s3cret", "N0create-s3cret", "Pässwörd-ünicode")
 
 
 @pytest.mark.parametrize(("args", "settings", "code", "part"), BAD_INPUTS,
                          ids=[f"{a.split()[0]}-{i}" for i, (a, *_rest) in enumerate(BAD_INPUTS)])
 def test_every_bad_input_gives_one_line_its_cause_and_its_exit_code(bad_input_world, args, settings, code, part):
     world = bad_input_world
+    missing = [name for name in re.findall(r"(?<!\{)\{(\w+)\}", args + json.dumps(settings) + part)
+               if world[name] is None]
+    if missing:
+        pytest.skip(f"this machine cannot provide {', '.join(missing)} (a tmpfs needs root; a role needs PostgreSQL)")
     tmp = Path(world["tmp"])
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SOURCES__", "DESTINATION__"))}
     env.update({"SOURCES__ANTBOT__BASE_URL": world["sandbox"], "SOURCES__ANTBOT__USERNAME": world["username"],
@@ -468,11 +582,13 @@ def test_every_bad_input_gives_one_line_its_cause_and_its_exit_code(bad_input_wo
     line = _one_line(result.stderr)
     assert result.returncode == code, result.stderr
     assert part.format(**world) in line
-    for secret in (world["password"], "Wr0ng-s3cret", ":pw@"):
+    for secret in (world["password"], *SECRETS):
         assert secret not in result.stderr + result.stdout
     assert not (tmp / "missing.duckdb").exists() and not (tmp / "no").exists(), "no file for a missing path"
+    assert not (tmp / "x.lock").exists() and not (tmp / "x").exists(), "nothing outside the pipelines directory"
 
 
-def test_the_reliability_page_lists_at_least_25_bad_inputs():
-    page = (ROOT / "docs" / "reliability.md").read_text()
-    assert len(re.findall(r"^\| `antbot ", page, flags=re.MULTILINE)) >= 25
+def test_the_reliability_page_lists_at_least_60_bad_inputs():
+    rows = re.findall(r"^\| `antbot ", (ROOT / "docs" / "reliability.md").read_text(), flags=re.MULTILINE)
+    assert len(rows) >= 60
+    assert "(docs/reliability.md)" in README

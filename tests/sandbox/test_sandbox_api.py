@@ -44,6 +44,21 @@ def test_token_required_and_credentials_checked(shared):
         assert form.status_code == 200 and form.json()["access"]
 
 
+def test_a_password_of_any_characters_is_refused_like_a_wrong_one(shared):
+    """The service answers 401 to a wrong password whatever its characters (never a 500)."""
+    with httpx.Client(base_url=shared.base_url + "/") as c:
+        for password in ("pässwörd-ü", "демо-пароль", "密码🔑", "demo-pass\u00e9"):
+            as_json = c.post("get-token/", json={"username": "demo", "password": password})
+            assert as_json.status_code == 401, (password, as_json.text)
+            as_form = c.post("get-token/", data={"username": "demo", "password": password})
+            assert as_form.status_code == 401, (password, as_form.text)
+        assert c.post("get-token/", json={"username": "démo", "password": "demo-pass"}).status_code == 401
+        not_utf8 = c.post("get-token/", content=b"username=demo&password=\xff\xfe",
+                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert not_utf8.status_code == 401, not_utf8.text
+        assert c.post("get-token/", json={"username": "demo", "password": "demo-pass"}).status_code == 200
+
+
 def test_token_expires(start_sandbox):
     sb = start_sandbox(seed=1, cdrs=200, token_ttl=600)
     assert sb.habits().token_ttl_s == 600
@@ -257,6 +272,7 @@ def test_admin_routes_need_the_key(shared):
     with httpx.Client(base_url=shared.root) as c:
         assert c.get("/_sandbox/truth").status_code == 403
         assert c.get("/_sandbox/truth", headers={"X-Sandbox-Key": "wrong"}).status_code == 403
+        assert c.get("/_sandbox/truth", headers={"X-Sandbox-Key": "clé".encode()}).status_code == 403
         assert c.put("/_sandbox/habits", json={"error_rate": 1.0}).status_code == 403
         assert c.get("/_sandbox/truth", headers={"X-Sandbox-Key": shared.admin_key}).status_code == 200
     assert shared.habits().error_rate == 0.0
