@@ -1,4 +1,4 @@
-"""Create the analytics views (KPIs and `lookup_*` label tables) in a loaded AntBot dataset."""
+"""Create the analytics views (KPIs, `lookup_*` label tables, compliance) in a loaded AntBot dataset."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import dlt
 from dlt.destinations.sql_client import SqlClientBase
 
 from antbot_source.analytics.labels import DISPOSITION_GROUPS, LOOKUPS, NER_CAUSES, Q850_CAUSES
+from antbot_source.compliance import views as compliance
+from antbot_source.compliance.rules import CallingRules, calling_rules
 
 _SQL = files("antbot_source.analytics")
 # the loaded tables the views read
@@ -47,13 +49,14 @@ def lookup_statements(schema: str) -> list[str]:
     return statements
 
 
-def view_statements(schema: str) -> list[str]:
-    """Every CREATE VIEW statement, lookups first, for the dataset `schema` (already quoted)."""
+def view_statements(schema: str, rules: CallingRules | None = None) -> list[str]:
+    """Every CREATE VIEW statement, lookups first, for the dataset `schema` (already quoted); the
+    compliance views apply `rules` (by default the configured ones)."""
     kpi_columns = _SQL.joinpath("kpi_columns.sql").read_text().strip()
     text = _SQL.joinpath("views.sql").read_text()
     body = [part.strip() for part in re.split(r"^;$", text, flags=re.MULTILINE)]
     views = [part.replace("{schema}", schema).replace("{kpi_columns}", kpi_columns) for part in body]
-    return lookup_statements(schema) + views
+    return lookup_statements(schema) + views + compliance.compliance_statements(schema, rules or calling_rules())
 
 
 def view_name(statement: str) -> str:
@@ -63,27 +66,31 @@ def view_name(statement: str) -> str:
     return match.group(1)
 
 
-def missing_tables(pipeline: dlt.Pipeline) -> list[str]:
-    """The tables of SOURCE_TABLES that the pipeline's dataset does not hold (yet)."""
+def missing_tables(pipeline: dlt.Pipeline, rules: CallingRules | None = None) -> list[str]:
+    """The tables the views read (SOURCE_TABLES, the compliance views' tables) that the pipeline's
+    dataset does not hold (yet)."""
     with pipeline.sql_client() as client:
         rows = client.execute_sql(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", client.dataset_name
         )
     present = {row[0] for row in rows or []}
-    return [name for name in SOURCE_TABLES if name not in present]
+    needed = dict.fromkeys(SOURCE_TABLES + compliance.source_tables(rules or calling_rules()))
+    return [name for name in needed if name not in present]
 
 
-def create_views(pipeline: dlt.Pipeline) -> list[str]:
+def create_views(pipeline: dlt.Pipeline, rules: CallingRules | None = None) -> list[str]:
     """(Re)create the analytics views in the pipeline's dataset, in one transaction; return their names.
+    The compliance views apply `rules`, by default the configured ones.
 
     Returns [] without touching the dataset when a table the views read is not loaded (see
     `missing_tables`), e.g. after a load of other resources only.
     """
-    if missing_tables(pipeline):
+    rules = rules or calling_rules()
+    if missing_tables(pipeline, rules):
         return []
     with pipeline.sql_client() as client:
         schema = client.fully_qualified_dataset_name()
-        statements = view_statements(schema)
+        statements = view_statements(schema, rules)
         with client.begin_transaction():
             _drop(client, schema)
             for statement in statements:
@@ -92,7 +99,7 @@ def create_views(pipeline: dlt.Pipeline) -> list[str]:
 
 
 def _drop(client: SqlClientBase, schema: str) -> None:
-    for name in reversed([view_name(s) for s in view_statements(schema)]):
+    for name in reversed([view_name(s) for s in view_statements(schema, CallingRules())]):
         client.execute_sql(f"DROP VIEW IF EXISTS {schema}.{name}")
 
 

@@ -1,0 +1,111 @@
+-- Calling-rule compliance views; the same text runs on DuckDB and PostgreSQL.
+-- antbot_source/compliance/views.py fills in the quoted dataset name and the configured rules
+-- ({timezone}, {first_hour}, {last_hour}, {max_calls}, {exempt}, {dnc_extra}) and the number keys
+-- ({key:<column>}: E.164 for a valid number of the account's region, else 'raw:' and its digits).
+-- Statements are separated by a line holding only ";".
+
+-- The calls the rules count: A-legs of a campaign, not OTP or alarm calls, not of an exempted campaign.
+CREATE VIEW {schema}.compliance_calls AS
+SELECT
+    c.id AS cdr_id,
+    c.campaign AS campaign_id,
+    camp.name AS campaign_name,
+    c.phone_number,
+    {key:c.phone_number} AS phone_e164,
+    c.starting_date,
+    c.starting_date AT TIME ZONE {timezone} AS starting_local,
+    CAST(c.starting_date AT TIME ZONE {timezone} AS DATE) AS day_local,
+    CAST(EXTRACT(HOUR FROM c.starting_date AT TIME ZONE {timezone}) AS INTEGER) AS hour_local
+FROM {schema}.cdr AS c
+LEFT JOIN {schema}.campaigns AS camp ON camp.id = c.campaign
+WHERE c.leg_type = 1
+    AND c.campaign IS NOT NULL
+    AND NOT COALESCE(c.otp, FALSE)
+    AND NOT COALESCE(c.alarm, FALSE)
+    AND NOT COALESCE({exempt}, FALSE)
+;
+-- Every number on a do-not-call list: the account's lists, and the configured table if any.
+CREATE VIEW {schema}.compliance_dnc_numbers AS
+SELECT d.id AS dnc_contact_id, d.dnc AS dnc_list_id, d.phone_number, {key:d.phone_number} AS phone_e164
+FROM {schema}.dnc_contacts AS d
+{dnc_extra}
+;
+-- One row per counted call and rule broken: outside the calling hours, the N-th earlier counted call
+-- to the number (by start, then id) less than 24 hours before, the number on a DNC list now.
+CREATE VIEW {schema}.compliance_breaches AS
+WITH ordered AS (
+    SELECT
+        calls.*,
+        LAG(starting_date, {max_calls}) OVER (PARTITION BY phone_e164 ORDER BY starting_date, cdr_id)
+            AS earlier_start,
+        LAG(cdr_id, {max_calls}) OVER (PARTITION BY phone_e164 ORDER BY starting_date, cdr_id)
+            AS earlier_cdr_id
+    FROM {schema}.compliance_calls AS calls
+    WHERE phone_e164 IS NOT NULL
+),
+broken AS (
+    SELECT ordered.*, 'outside_hours' AS rule, CAST(NULL AS BIGINT) AS related_cdr_id
+    FROM ordered
+    WHERE CAST(starting_local AS TIME) < TIME {first_hour} OR CAST(starting_local AS TIME) >= TIME {last_hour}
+    UNION ALL
+    SELECT ordered.*, 'repeat_24h' AS rule, earlier_cdr_id AS related_cdr_id
+    FROM ordered
+    WHERE earlier_start > starting_date - INTERVAL '24 hours'
+    UNION ALL
+    SELECT ordered.*, 'dnc' AS rule, CAST(NULL AS BIGINT) AS related_cdr_id
+    FROM ordered
+    WHERE phone_e164 IN (SELECT phone_e164 FROM {schema}.compliance_dnc_numbers)
+)
+SELECT
+    cdr_id, campaign_id, campaign_name, phone_number, phone_e164, starting_date, starting_local, day_local,
+    rule, related_cdr_id
+FROM broken
+;
+-- DNC entries of the account's lists that do not block: the dialer matches the exact string, and no
+-- contact stores it while some contact holds the same number in another form.
+CREATE VIEW {schema}.dnc_ineffective AS
+WITH forms AS (
+    SELECT contact AS phone_number, {key:contact} AS phone_e164
+    FROM {schema}.contacts
+)
+SELECT
+    d.dnc_contact_id,
+    d.dnc_list_id,
+    lists.name AS dnc_list_name,
+    d.phone_number,
+    d.phone_e164,
+    STRING_AGG(DISTINCT f.phone_number, ', ' ORDER BY f.phone_number) AS contact_forms,
+    COUNT(*) AS contacts
+FROM {schema}.compliance_dnc_numbers AS d
+JOIN forms AS f ON f.phone_e164 = d.phone_e164
+LEFT JOIN {schema}.dnc_lists AS lists ON lists.id = d.dnc_list_id
+WHERE d.dnc_contact_id IS NOT NULL
+    AND NOT EXISTS (SELECT 1 FROM {schema}.contacts AS same WHERE same.contact = d.phone_number)
+GROUP BY d.dnc_contact_id, d.dnc_list_id, lists.name, d.phone_number, d.phone_e164
+;
+-- Per campaign, local day and rule: the counted calls and the breaches of that rule among them.
+CREATE VIEW {schema}.compliance_daily AS
+WITH days AS (
+    SELECT campaign_id, campaign_name, day_local, COUNT(*) AS counted_calls
+    FROM {schema}.compliance_calls
+    GROUP BY campaign_id, campaign_name, day_local
+),
+rules AS (
+    SELECT * FROM (VALUES ('outside_hours'), ('repeat_24h'), ('dnc')) AS r(rule)
+),
+broken AS (
+    SELECT campaign_id, day_local, rule, COUNT(*) AS breaches
+    FROM {schema}.compliance_breaches
+    GROUP BY campaign_id, day_local, rule
+)
+SELECT
+    days.campaign_id,
+    days.campaign_name,
+    days.day_local AS day,
+    rules.rule,
+    days.counted_calls,
+    COALESCE(broken.breaches, 0) AS breaches
+FROM days
+CROSS JOIN rules
+LEFT JOIN broken
+    ON broken.campaign_id = days.campaign_id AND broken.day_local = days.day_local AND broken.rule = rules.rule
