@@ -61,27 +61,33 @@ SELECT
     rule, related_cdr_id
 FROM broken
 ;
--- DNC entries of the account's lists that do not block: the dialer matches the exact string, and no
--- contact stores it while some contact holds the same number in another form.
+-- DNC entries of the account's lists that do not block every form of their number: the dialer matches
+-- the exact string, and some contact holds the number in a form no entry of that list holds.
 CREATE VIEW {schema}.dnc_ineffective AS
 WITH forms AS (
-    SELECT contact AS phone_number, {key:contact} AS phone_e164
+    SELECT DISTINCT contact AS phone_number, {key:contact} AS phone_e164
     FROM {schema}.contacts
+),
+unblocked AS (
+    SELECT d.*, f.phone_number AS form
+    FROM {schema}.compliance_dnc_numbers AS d
+    JOIN forms AS f ON f.phone_e164 = d.phone_e164
+    WHERE d.dnc_contact_id IS NOT NULL
+        AND NOT EXISTS (
+            SELECT 1 FROM {schema}.dnc_contacts AS held
+            WHERE held.dnc = d.dnc_list_id AND held.phone_number = f.phone_number
+        )
 )
 SELECT
-    d.dnc_contact_id,
-    d.dnc_list_id,
+    u.dnc_contact_id,
+    u.dnc_list_id,
     lists.name AS dnc_list_name,
-    d.phone_number,
-    d.phone_e164,
-    STRING_AGG(DISTINCT f.phone_number, ', ' ORDER BY f.phone_number) AS contact_forms,
-    COUNT(*) AS contacts
-FROM {schema}.compliance_dnc_numbers AS d
-JOIN forms AS f ON f.phone_e164 = d.phone_e164
-LEFT JOIN {schema}.dnc_lists AS lists ON lists.id = d.dnc_list_id
-WHERE d.dnc_contact_id IS NOT NULL
-    AND NOT EXISTS (SELECT 1 FROM {schema}.contacts AS same WHERE same.contact = d.phone_number)
-GROUP BY d.dnc_contact_id, d.dnc_list_id, lists.name, d.phone_number, d.phone_e164
+    u.phone_number,
+    u.phone_e164,
+    STRING_AGG(u.form, ', ' ORDER BY u.form) AS unblocked_forms
+FROM unblocked AS u
+LEFT JOIN {schema}.dnc_lists AS lists ON lists.id = u.dnc_list_id
+GROUP BY u.dnc_contact_id, u.dnc_list_id, lists.name, u.phone_number, u.phone_e164
 ;
 -- Per campaign, local day and rule: the counted calls and the breaches of that rule among them.
 CREATE VIEW {schema}.compliance_daily AS
