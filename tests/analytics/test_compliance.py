@@ -11,13 +11,13 @@ from __future__ import annotations
 import contextlib
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import duckdb
 import pandas as pd
 import pytest
-from support import fresh_numbers, login, use_sandbox
+from support import fresh_numbers, login
 from typer.testing import CliRunner
 
 from antbot_source.analytics.views import create_views
