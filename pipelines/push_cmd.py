@@ -79,6 +79,8 @@ def contacts(
     table: Table = None, query: Query = None,
     phonebook: Annotated[str | None, typer.Option(help="Phonebook id or name for every row.")] = None,
     update: Annotated[bool, typer.Option("--update", help="Also update changed fields of present contacts.")] = False,
+    allow_dnc: Annotated[bool, typer.Option(
+        "--allow-dnc", help="Push numbers on a DNC list of the account too (rejected by default).")] = False,
     duckdb: DuckDBPath = Path(DEFAULT_DUCKDB), dataset: Dataset = DEFAULT_DATASET, destination: DestinationOpt = "duckdb",
     postgres_dsn: PostgresDsn = None, dry_run: DryRun = False, batch_size: BatchSize = 500,
     concurrency: Concurrency = 4, yes: Yes = False, number_format: FormatOpt = None, wait: Wait = DEFAULT_WAIT_S,
@@ -87,7 +89,7 @@ def contacts(
     additional_vars) into phonebooks."""
     _push(PushOptions("contacts", table=table, query=query, destination=destination,  # type: ignore[arg-type]
                       duckdb_path=duckdb, dataset=dataset, target=phonebook, dry_run=dry_run, update=update,
-                      batch_size=batch_size, concurrency=concurrency, yes=yes,
+                      batch_size=batch_size, concurrency=concurrency, yes=yes, allow_dnc=allow_dnc,
                       number_format=number_format, wait_s=wait), postgres_dsn)  # type: ignore[arg-type]
 
 
@@ -95,6 +97,8 @@ def contacts(
 def dnc(
     table: Table = None, query: Query = None,
     dnc_list: Annotated[str | None, typer.Option("--dnc-list", help="DNC list id or name for every row.")] = None,
+    fix_forms: Annotated[bool, typer.Option(
+        "--fix-forms", help="Add the forms the contacts use to the list's entries that miss them.")] = False,
     duckdb: DuckDBPath = Path(DEFAULT_DUCKDB), dataset: Dataset = DEFAULT_DATASET, destination: DestinationOpt = "duckdb",
     postgres_dsn: PostgresDsn = None, dry_run: DryRun = False, batch_size: BatchSize = 500,
     concurrency: Concurrency = 4, yes: Yes = False, number_format: FormatOpt = None, wait: Wait = DEFAULT_WAIT_S,
@@ -102,6 +106,6 @@ def dnc(
     """Push do-not-call numbers (columns: phone_number, dnc) into DNC lists."""
     _push(PushOptions("dnc", table=table, query=query, destination=destination,  # type: ignore[arg-type]
                       duckdb_path=duckdb, dataset=dataset, target=dnc_list, dry_run=dry_run,
-                      batch_size=batch_size, concurrency=concurrency, yes=yes,
+                      batch_size=batch_size, concurrency=concurrency, yes=yes, fix_forms=fix_forms,
                       number_format=number_format, wait_s=wait), postgres_dsn)  # type: ignore[arg-type]
 

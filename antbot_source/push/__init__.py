@@ -50,6 +50,8 @@ class PushOptions:
     concurrency: int = 4
     yes: bool = False
     number_format: NumberFormat | None = None  # None: the account's dominant form
+    allow_dnc: bool = False  # contacts: push numbers on a DNC list of the account too
+    fix_forms: bool = False  # dnc: add the forms the contacts use to entries that miss them
     wait_s: float = 60.0  # how long to wait for a load or a reader holding the DuckDB file
 
 
@@ -80,7 +82,8 @@ def run_push(client: Client, opts: PushOptions, console: Console | None = None,
         rows = wh.read_input(opts.table, opts.query)
         ledger = Ledger(wh, opts.kind)
         plan = build_plan(client, opts.kind, rows, target=opts.target, number_format=opts.number_format,
-                          update=opts.update, open_keys=ledger.open_keys())
+                          update=opts.update, open_keys=ledger.open_keys(), allow_dnc=opts.allow_dnc,
+                          fix_forms=opts.fix_forms)
         ledger.start_run(opts.table or opts.query or "", opts.dry_run)
         ledger.rejects(plan.rejects)
         show_plan(plan, console)

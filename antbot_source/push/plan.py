@@ -9,6 +9,7 @@ from itertools import islice
 from typing import Any, Protocol
 
 from antbot_source.api.pages import object_id, relation_id
+from antbot_source.push import dnc_guard
 from antbot_source.push.normalise import (
     CONTACT_FIELDS,
     DEFAULT_REGION,
@@ -113,6 +114,8 @@ class Plan:
     rejects: list[Reject] = field(default_factory=list)
     # DNC numbers present only in another written form: DNC matching is exact, they may not block calls
     other_form: list[tuple[Item, str]] = field(default_factory=list)
+    # entries of the DNC lists pushed to that miss a form the contacts store their number in
+    unblocked: list[dnc_guard.Unblocked] = field(default_factory=list)
     # started campaigns that will dial new active contacts: {id, name, phonebooks, new_active}
     dialling: list[dict[str, Any]] = field(default_factory=list)
     # keys left open (`sending`/`unknown`) by an earlier run: how they were settled by looking
@@ -155,8 +158,12 @@ def started_campaigns(client: Client, phonebooks: set[int]) -> list[dict[str, An
 
 def build_plan(client: Client, kind: Kind, rows: list[dict[str, Any]], *, target: Any = None,
                number_format: NumberFormat | None = None, update: bool = False,
-               open_keys: Mapping[str, str] | None = None, region: str = DEFAULT_REGION) -> Plan:
-    """Validate the rows, read what their targets hold now, and split them into the parts of a plan."""
+               open_keys: Mapping[str, str] | None = None, region: str = DEFAULT_REGION,
+               allow_dnc: bool = False, fix_forms: bool = False) -> Plan:
+    """Validate the rows, read what their targets hold now, and split them into the parts of a plan.
+
+    Contacts on a DNC list of the account are rejected unless `allow_dnc`; DNC numbers are written as
+    the contacts store them, and with `fix_forms` the entries missing a form get it added."""
     ep = PUSH_TARGETS[kind]
     resolver = TargetResolver(ep.label, (
         {"id": object_id(o), "name": o.get("name")} for page in client.iter_pages(ep.targets, {}) for o in page))
@@ -174,7 +181,16 @@ def build_plan(client: Client, kind: Kind, rows: list[dict[str, Any]], *, target
         fmt = detect_format(numbers)
         source = f"detected from {len(numbers)} of the account's contacts" if numbers else "default (no contacts)"
     items, rejects = validate_rows(kind, rows, resolver, fmt, target, region)
+    if kind == "contacts" and not allow_dnc:
+        items, on_dnc = dnc_guard.reject_on_dnc(client, rows, items, region)
+        rejects = sorted(rejects + on_dnc, key=lambda r: r.row_no)
     plan = Plan(kind, fmt, source, len(rows), rejects=rejects, targets=targets)
+    if kind == "dnc":
+        forms = dnc_guard.contact_forms(client, region)
+        dnc_guard.write_as_contacts(items, forms)
+        plan.unblocked = dnc_guard.unblocked_entries(existing, forms, region)
+        if fix_forms:
+            plan.create += dnc_guard.fix_items(plan.unblocked, region)
     open_keys = open_keys or {}
     for item in items:
         held = existing.get(item.key)
