@@ -51,11 +51,11 @@ def test_notebook_runs_on_a_loaded_database(sandbox, monkeypatch, tmp_path) -> N
     # the headline line shows the KPIs the database holds
     headline = "".join(stdout_of("cdr_kpis"))
     assert headline.startswith(f"{attempts:,} attempts, {answered:,} answered: ASR {asr:.1%}, NER "), headline
-    # six charts, one per chart cell: KPIs by campaign, by day, hour-by-weekday heatmap, hangup causes, funnel,
-    # and the lateness of call records over the load runs
+    # eight charts, one per chart cell: KPIs by campaign, by day, hour-by-weekday heatmap, hangup causes, funnel,
+    # counted calls by local hour and breaches by day (compliance), and the lateness of call records
     images = [out for cell in code for out in cell.outputs if "image/png" in out.get("data", {})]
-    assert len(images) == 6
+    assert len(images) == 8
     for chart in ("asr_acd_by_campaign", "daily_by_campaign", "hourly_heatmap", "hangup_causes(", "campaign_funnel",
-                  "lateness_over_runs"):
+                  "calls_by_local_hour", "breaches_by_day", "lateness_over_runs"):
         images = [out for out in outputs_of(f"charts.{chart}") if "image/png" in out.get("data", {})]
         assert len(images) == 1, chart

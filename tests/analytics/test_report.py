@@ -66,13 +66,18 @@ def test_report_is_self_contained_and_renders_in_chromium(sandbox, monkeypatch, 
         "the report must not fetch anything"
     )
     assert "<link" not in text and "@import" not in text
-    assert text.count('src="data:image/svg+xml;base64,') == 6
-    assert "<h2>Load health</h2>" in text
+    assert text.count('src="data:image/svg+xml;base64,') == 8
+    assert "<h2>Load health</h2>" in text and "<h2>Compliance</h2>" in text
+    assert "08:00-17:00 Asia/Ho_Chi_Minh, at most 1 call(s) per number in 24 hours" in text
     with duckdb.connect(str(database), read_only=True) as con:
         attempts, asr = con.sql("SELECT attempts, asr FROM antbot.cdr_kpis").fetchall()[0]
         campaigns = [
             name for (name,) in con.sql("SELECT campaign_name FROM antbot.cdr_campaign_kpis").fetchall()
         ]
+        ineffective = con.sql("SELECT phone_number, unblocked_forms FROM antbot.dnc_ineffective").fetchall()
+    assert ineffective, "the sandbox world has DNC entries in another form than their contacts"
+    for entry, forms in ineffective:
+        assert f"<td>{entry}</td>" in text and forms in text
     assert f"{attempts:,}" in text and f"{asr:.1%}" in text
     for name in campaigns:
         assert (name or "(no campaign)") in text
@@ -83,8 +88,8 @@ def test_report_is_self_contained_and_renders_in_chromium(sandbox, monkeypatch, 
     total = re.search(r'data-charts-total="(\d+)"', body.group(0))
     rendered = re.search(r'data-charts-rendered="(\d+)"', body.group(0))
     assert total and rendered, body.group(0)
-    assert int(total.group(1)) == 6
-    assert int(rendered.group(1)) == 6, "every chart decoded with a non-zero natural size"
+    assert int(total.group(1)) == 8
+    assert int(rendered.group(1)) == 8, "every chart decoded with a non-zero natural size"
 
     shot = tmp_path / "report.png"
     run_chromium(tmp_path, f"--screenshot={shot}", "--window-size=1200,3000", out.as_uri())
