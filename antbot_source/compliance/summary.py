@@ -13,6 +13,7 @@ from rich.table import Table
 from antbot_source.analytics.formats import campaign_label, fmt_count
 
 WORST_NUMBERS = 10
+SHOWN_DNC_ENTRIES = 20  # the rest are in the view dnc_ineffective
 
 
 @dataclass
@@ -74,10 +75,12 @@ def summary_tables(summary: ComplianceSummary) -> list[Table]:
             table.add_row(campaign_label(cid, name), rule, fmt_count(n), fmt_count(calls))
         tables.append(table)
     if summary.ineffective:
-        table = Table(title="DNC entries that do not block (view dnc_ineffective)")
+        shown = summary.ineffective[:SHOWN_DNC_ENTRIES]
+        table = Table(title=f"DNC entries that do not block ({len(shown)} of {len(summary.ineffective)}; "
+                            "view dnc_ineffective)")
         for heading in ("DNC list", "entry as stored", "contacts' forms it misses"):
             table.add_column(heading)
-        for list_id, list_name, number, forms in summary.ineffective:
+        for list_id, list_name, number, forms in shown:
             table.add_row(f"{list_name} ({list_id})" if list_name else str(list_id), number, forms)
         tables.append(table)
     if summary.worst:

@@ -97,6 +97,7 @@ def source_tables(rules: CallingRules) -> tuple[str, ...]:
 def compliance_statements(schema: str, rules: CallingRules, region: str = DEFAULT_REGION) -> list[str]:
     """The CREATE VIEW statements of the compliance views for the dataset `schema` (already quoted)."""
     text = files("antbot_source.analytics").joinpath("compliance.sql").read_text()
+    text = re.sub(r"^--.*\n", "", text, flags=re.MULTILINE)  # the comments name the placeholders
     text = text.replace("{dnc_extra}", _dnc_extra(schema, rules.dnc_table))
     values = {
         "{schema}": schema,
@@ -109,5 +110,4 @@ def compliance_statements(schema: str, rules: CallingRules, region: str = DEFAUL
     for placeholder, value in values.items():
         text = text.replace(placeholder, value)
     text = _KEY.sub(lambda m: number_key_sql(m.group(1), region), text)
-    body = re.sub(r"^--.*\n", "", text, flags=re.MULTILINE)
-    return [part.strip() for part in re.split(r"^;$", body, flags=re.MULTILINE) if part.strip()]
+    return [part.strip() for part in re.split(r"^;$", text, flags=re.MULTILINE) if part.strip()]
