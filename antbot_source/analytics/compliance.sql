@@ -1,7 +1,8 @@
 -- Calling-rule compliance views; the same text runs on DuckDB and PostgreSQL.
 -- antbot_source/compliance/views.py fills in the quoted dataset name and the configured rules
 -- ({timezone}, {first_hour}, {last_hour}, {max_calls}, {exempt}, {dnc_extra}) and the number keys
--- ({key:<column>}: E.164 for a valid number of the account's region, else 'raw:' and its digits).
+-- ({key:<column>}: a one-row SELECT of phone_e164, E.164 for a valid number of the account's region,
+-- else 'raw:' and its digits, joined CROSS JOIN LATERAL).
 -- Statements are separated by a line holding only ";".
 
 -- The calls the rules count: A-legs of a campaign, not OTP or alarm calls, not of an exempted campaign.
@@ -11,12 +12,17 @@ SELECT
     c.campaign AS campaign_id,
     camp.name AS campaign_name,
     c.phone_number,
-    {key:c.phone_number} AS phone_e164,
+    k.phone_e164,
     c.starting_date,
     c.starting_date AT TIME ZONE {timezone} AS starting_local,
     CAST(c.starting_date AT TIME ZONE {timezone} AS DATE) AS day_local,
     CAST(EXTRACT(HOUR FROM c.starting_date AT TIME ZONE {timezone}) AS INTEGER) AS hour_local
 FROM {schema}.cdr AS c
+JOIN (  -- each number's key computed once, however often it was called
+    SELECT numbers.phone_number, key.phone_e164
+    FROM (SELECT DISTINCT COALESCE(phone_number, '') AS phone_number FROM {schema}.cdr) AS numbers
+    CROSS JOIN LATERAL ({key:numbers.phone_number}) AS key
+) AS k ON k.phone_number = COALESCE(c.phone_number, '')
 LEFT JOIN {schema}.campaigns AS camp ON camp.id = c.campaign
 WHERE c.leg_type = 1
     AND c.campaign IS NOT NULL
@@ -26,8 +32,9 @@ WHERE c.leg_type = 1
 ;
 -- Every number on a do-not-call list: the account's lists, and the configured table if any.
 CREATE VIEW {schema}.compliance_dnc_numbers AS
-SELECT d.id AS dnc_contact_id, d.dnc AS dnc_list_id, d.phone_number, {key:d.phone_number} AS phone_e164
+SELECT d.id AS dnc_contact_id, d.dnc AS dnc_list_id, d.phone_number, k.phone_e164
 FROM {schema}.dnc_contacts AS d
+CROSS JOIN LATERAL ({key:d.phone_number}) AS k
 {dnc_extra}
 ;
 -- One row per counted call and rule broken: outside the calling hours, the N-th earlier counted call
@@ -41,32 +48,34 @@ WITH ordered AS (
         LAG(cdr_id, {max_calls}) OVER (PARTITION BY phone_e164 ORDER BY starting_date, cdr_id)
             AS earlier_cdr_id
     FROM {schema}.compliance_calls AS calls
-    WHERE phone_e164 IS NOT NULL
 ),
-broken AS (
-    SELECT ordered.*, 'outside_hours' AS rule, CAST(NULL AS BIGINT) AS related_cdr_id
+flagged AS (
+    SELECT
+        ordered.*,
+        CAST(starting_local AS TIME) < TIME {first_hour} OR CAST(starting_local AS TIME) >= TIME {last_hour}
+            AS outside_hours,
+        COALESCE(earlier_start > starting_date - INTERVAL '24 hours', FALSE) AS repeat_24h,
+        dnc.phone_e164 IS NOT NULL AS on_dnc
     FROM ordered
-    WHERE CAST(starting_local AS TIME) < TIME {first_hour} OR CAST(starting_local AS TIME) >= TIME {last_hour}
-    UNION ALL
-    SELECT ordered.*, 'repeat_24h' AS rule, earlier_cdr_id AS related_cdr_id
-    FROM ordered
-    WHERE earlier_start > starting_date - INTERVAL '24 hours'
-    UNION ALL
-    SELECT ordered.*, 'dnc' AS rule, CAST(NULL AS BIGINT) AS related_cdr_id
-    FROM ordered
-    WHERE phone_e164 IN (SELECT phone_e164 FROM {schema}.compliance_dnc_numbers)
+    LEFT JOIN (SELECT DISTINCT phone_e164 FROM {schema}.compliance_dnc_numbers) AS dnc
+        ON dnc.phone_e164 = ordered.phone_e164
 )
 SELECT
-    cdr_id, campaign_id, campaign_name, phone_number, phone_e164, starting_date, starting_local, day_local,
-    rule, related_cdr_id
-FROM broken
+    f.cdr_id, f.campaign_id, f.campaign_name, f.phone_number, f.phone_e164, f.starting_date, f.starting_local,
+    f.day_local, r.rule, CASE WHEN r.rule = 'repeat_24h' THEN f.earlier_cdr_id END AS related_cdr_id
+FROM flagged AS f
+JOIN (VALUES ('outside_hours'), ('repeat_24h'), ('dnc')) AS r(rule)
+    ON (r.rule = 'outside_hours' AND f.outside_hours)
+    OR (r.rule = 'repeat_24h' AND f.repeat_24h)
+    OR (r.rule = 'dnc' AND f.on_dnc)
 ;
 -- DNC entries of the account's lists that do not block every form of their number: the dialer matches
 -- the exact string, and some contact holds the number in a form no entry of that list holds.
 CREATE VIEW {schema}.dnc_ineffective AS
 WITH forms AS (
-    SELECT DISTINCT contact AS phone_number, {key:contact} AS phone_e164
-    FROM {schema}.contacts
+    SELECT DISTINCT ct.contact AS phone_number, k.phone_e164
+    FROM {schema}.contacts AS ct
+    CROSS JOIN LATERAL ({key:ct.contact}) AS k
 ),
 unblocked AS (
     SELECT d.*, f.phone_number AS form

@@ -1,7 +1,7 @@
 """The compliance views (analytics/compliance.sql) rendered with the configured calling rules.
 
 Numbers compare by the push's key (`push.normalise.number_key`: E.164 for a valid number of the
-account's region, else `raw:` and its digits). SQL cannot run libphonenumber, so `number_key_sql`
+account's region, else `raw:` and its digits). SQL cannot run libphonenumber, so `number_key_select`
 renders the same decision from libphonenumber's own metadata for the region: the national prefix,
 the country code, and the pattern and lengths of every number type. It agrees with `number_key` on
 every number of the region written with digits, spaces, dots, dashes, brackets and a leading `+` or
@@ -38,17 +38,14 @@ def _matches(expr: str, pattern: str, lengths: tuple[int, ...]) -> str:
     return f"(LENGTH({expr}) IN ({sizes}) AND {expr} ~ {_literal(f'^(?:{pattern})$')})"
 
 
-def number_key_sql(column: str, region: str = DEFAULT_REGION) -> str:
-    """An SQL expression of `column`'s number key, as `number_key(column, region)` computes it."""
+def number_key_select(column: str, region: str = DEFAULT_REGION) -> str:
+    """A one-row SELECT of `column`'s number key as `phone_e164`, as `number_key(column, region)`
+    computes it; a view joins it `CROSS JOIN LATERAL (...) AS k`, so that each step is computed once."""
     meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
     assert meta is not None, region
     code, prefix = str(meta.country_code), meta.national_prefix or ""
     general = meta.general_desc
-
-    def valid(nsn: str) -> str:
-        types = [desc for name in _TYPES if (desc := getattr(meta, name)) and desc.national_number_pattern]
-        return "(" + " OR ".join(_matches(nsn, d.national_number_pattern,
-                                          d.possible_length or general.possible_length) for d in types) + ")"
+    types = [desc for name in _TYPES if (desc := getattr(meta, name)) and desc.national_number_pattern]
 
     def national(digits: str) -> str:  # the national prefix stripped, as libphonenumber does
         if not prefix:
@@ -56,23 +53,27 @@ def number_key_sql(column: str, region: str = DEFAULT_REGION) -> str:
         return (f"(CASE WHEN SUBSTR({digits}, 1, {len(prefix)}) = {_literal(prefix)} "
                 f"THEN SUBSTR({digits}, {len(prefix) + 1}) ELSE {digits} END)")
 
-    text = f"TRIM(CAST({column} AS VARCHAR))"
-    digits = f"REGEXP_REPLACE({column}, '[^0-9]', '', 'g')"
+    text, digits = "_key_text", "_key_digits"
     intl = f"(CASE WHEN SUBSTR({text}, 1, 1) = '+' THEN {digits} ELSE SUBSTR({digits}, 3) END)"
+    is_intl = f"(SUBSTR({text}, 1, 1) = '+' OR SUBSTR({digits}, 1, 2) = '00')"
     after_code = national(f"SUBSTR({digits}, {len(code) + 1})")
-    general_match = f"{general.national_number_pattern}"
+    pattern, lengths = general.national_number_pattern, general.possible_length
     strip_code = (f"(SUBSTR({digits}, 1, {len(code)}) = {_literal(code)} AND ("
-                  f"(NOT {_matches(digits, general_match, general.possible_length)} "
-                  f"AND {_matches(after_code, general_match, general.possible_length)}) "
-                  f"OR LENGTH({digits}) > {max(general.possible_length)}))")
-    nsn = (f"(CASE WHEN SUBSTR({text}, 1, 1) = '+' OR SUBSTR({digits}, 1, 2) = '00' "
-           f"THEN {national(f'SUBSTR({intl}, {len(code) + 1})')} "
-           f"WHEN {strip_code} THEN {after_code} ELSE {national(digits)} END)")
-    own = (f"(SUBSTR({text}, 1, 1) <> '+' AND SUBSTR({digits}, 1, 2) <> '00') "
-           f"OR SUBSTR({intl}, 1, {len(code)}) = {_literal(code)}")
-    raw = f"'raw:' || REGEXP_REPLACE(COALESCE({column}, ''), '[^0-9+]', '', 'g')"
-    return (f"(CASE WHEN NOT ({own}) THEN '+' || {intl} "
-            f"WHEN {valid(nsn)} THEN {_literal('+' + code)} || {nsn} ELSE {raw} END)")
+                  f"(NOT {_matches(digits, pattern, lengths)} AND {_matches(after_code, pattern, lengths)}) "
+                  f"OR LENGTH({digits}) > {max(lengths)}))")
+    # the usual national form first: later branches are evaluated only for the rows left
+    nsn = (f"(CASE WHEN {is_intl} THEN {national(f'SUBSTR({intl}, {len(code) + 1})')} "
+           f"WHEN SUBSTR({digits}, 1, {len(prefix) or 1}) = {_literal(prefix)} THEN {national(digits)} "
+           f"WHEN {strip_code} THEN {after_code} ELSE {digits} END)")
+    # one regular expression for every type; libphonenumber's possible lengths of each type are
+    # those its pattern allows, for the regions the key test checks
+    valid = f"_key_nsn ~ {_literal('^(?:' + '|'.join(d.national_number_pattern for d in types) + ')$')}"
+    return (f"SELECT CASE WHEN {is_intl} AND SUBSTR({intl}, 1, {len(code)}) <> {_literal(code)} "
+            f"THEN '+' || {intl} WHEN {valid} THEN {_literal('+' + code)} || _key_nsn "
+            "ELSE 'raw:' || REGEXP_REPLACE(COALESCE(_key_source, ''), '[^0-9+]', '', 'g') END AS phone_e164 "
+            f"FROM (SELECT _key_parts.*, {nsn} AS _key_nsn FROM ("
+            f"SELECT CAST({column} AS VARCHAR) AS _key_source, TRIM(CAST({column} AS VARCHAR)) AS {text}, "
+            f"REGEXP_REPLACE(CAST({column} AS VARCHAR), '[^0-9]', '', 'g') AS {digits}) AS _key_parts) AS _key_steps")
 
 
 def _exempt(campaigns: tuple[str, ...]) -> str:
@@ -86,7 +87,7 @@ def _dnc_extra(schema: str, table: str | None) -> str:
     if not table:
         return ""
     return (f"UNION ALL\nSELECT CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(t.phone_number AS VARCHAR), "
-            f"{{key:t.phone_number}}\nFROM {schema}.{table} AS t")
+            f"k.phone_e164\nFROM {schema}.{table} AS t\nCROSS JOIN LATERAL ({{key:t.phone_number}}) AS k")
 
 
 def source_tables(rules: CallingRules) -> tuple[str, ...]:
@@ -109,5 +110,5 @@ def compliance_statements(schema: str, rules: CallingRules, region: str = DEFAUL
     }
     for placeholder, value in values.items():
         text = text.replace(placeholder, value)
-    text = _KEY.sub(lambda m: number_key_sql(m.group(1), region), text)
+    text = _KEY.sub(lambda m: number_key_select(m.group(1), region), text)
     return [part.strip() for part in re.split(r"^;$", text, flags=re.MULTILINE) if part.strip()]

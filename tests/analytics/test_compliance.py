@@ -21,7 +21,7 @@ from support import fresh_numbers, login
 from typer.testing import CliRunner
 
 from antbot_source.analytics.views import create_views
-from antbot_source.compliance.views import number_key_sql
+from antbot_source.compliance.views import number_key_select
 from antbot_source.pipeline import build_pipeline, run_load
 from antbot_source.push.normalise import number_key
 from pipelines.cli import app
@@ -223,5 +223,6 @@ def test_the_sql_number_key_is_the_push_key_on_duckdb() -> None:
     with contextlib.closing(duckdb.connect()) as con:
         con.execute("CREATE TABLE t (n VARCHAR)")
         con.executemany("INSERT INTO t VALUES (?)", [(n,) for n in numbers])
-        got = dict(con.execute(f"SELECT n, {number_key_sql('n')} FROM t").fetchall())
+        got = dict(con.execute(f"SELECT t.n, k.phone_e164 FROM t CROSS JOIN LATERAL ({number_key_select('t.n')}) AS k")
+                   .fetchall())
     assert got == {n: number_key(n) for n in numbers}
