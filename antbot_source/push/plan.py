@@ -187,7 +187,9 @@ def build_plan(client: Client, kind: Kind, rows: list[dict[str, Any]], *, target
     plan = Plan(kind, fmt, source, len(rows), rejects=rejects, targets=targets)
     if kind == "dnc":
         forms = dnc_guard.contact_forms(client, region)
-        dnc_guard.write_as_contacts(items, forms)
+        if not number_format:
+            dnc_guard.write_as_contacts(items, forms)
+            plan.format_source += "; a number a contact holds is written as the contact stores it"
         plan.unblocked = dnc_guard.unblocked_entries(existing, forms, region)
         if fix_forms:
             plan.create += dnc_guard.fix_items(plan.unblocked, region)
