@@ -37,29 +37,37 @@ class ComplianceSummary:
 
 
 def read_summary(pipeline: dlt.Pipeline, since: date | None, worst: int = WORST_NUMBERS) -> ComplianceSummary:
-    """The summary from the compliance views of the pipeline's dataset."""
+    """The summary from the compliance views of the pipeline's dataset (each view read once)."""
     where, args = ("WHERE day_local >= %s", (since,)) if since else ("", ())
     with pipeline.sql_client() as client:
         ds = client.fully_qualified_dataset_name()
-        breaches = client.execute_sql(
-            f"WITH b AS (SELECT campaign_id, rule, COUNT(*) AS n FROM {ds}.compliance_breaches {where} "
-            "GROUP BY campaign_id, rule), "
-            f"c AS (SELECT campaign_id, campaign_name, COUNT(*) AS calls FROM {ds}.compliance_calls {where} "
-            "GROUP BY campaign_id, campaign_name) "
-            "SELECT c.campaign_id, c.campaign_name, b.rule, b.n, c.calls FROM b JOIN c ON c.campaign_id = b.campaign_id "
-            "ORDER BY b.n DESC, c.campaign_id, b.rule", *args, *args)
+        broken = client.execute_sql(
+            f"WITH b AS MATERIALIZED (SELECT campaign_id, phone_e164, rule FROM {ds}.compliance_breaches {where}) "
+            "SELECT campaign_id, CAST(NULL AS VARCHAR), rule, COUNT(*) FROM b GROUP BY campaign_id, rule "
+            "UNION ALL SELECT * FROM (SELECT CAST(NULL AS BIGINT), phone_e164, "
+            "STRING_AGG(DISTINCT rule, ', ' ORDER BY rule), "
+            f"COUNT(*) FROM b GROUP BY phone_e164 ORDER BY COUNT(*) DESC, phone_e164 LIMIT {int(worst)}) AS w",
+            *args) or []
+        numbers = [row[1] for row in broken if row[1] is not None]
+        in_numbers = ", ".join(["%s"] * len(numbers)) or "NULL"
+        calls = client.execute_sql(
+            f"WITH c AS MATERIALIZED (SELECT campaign_id, campaign_name, phone_e164 FROM {ds}.compliance_calls "
+            f"{where}) SELECT campaign_id, campaign_name, CAST(NULL AS VARCHAR), COUNT(*) FROM c "
+            "GROUP BY campaign_id, campaign_name "
+            "UNION ALL SELECT CAST(NULL AS BIGINT), CAST(NULL AS VARCHAR), phone_e164, COUNT(*) FROM c "
+            f"WHERE phone_e164 IN ({in_numbers}) "
+            "GROUP BY phone_e164", *args, *numbers) or []
         ineffective = client.execute_sql(
             f"SELECT dnc_list_id, dnc_list_name, phone_number, unblocked_forms FROM {ds}.dnc_ineffective "
             "ORDER BY dnc_list_id, phone_number, dnc_contact_id")
-        numbers = client.execute_sql(
-            f"WITH b AS (SELECT phone_e164, COUNT(*) AS n FROM {ds}.compliance_breaches {where} GROUP BY phone_e164), "
-            f"r AS (SELECT DISTINCT phone_e164, rule FROM {ds}.compliance_breaches {where}), "
-            f"c AS (SELECT phone_e164, COUNT(*) AS calls FROM {ds}.compliance_calls {where} GROUP BY phone_e164) "
-            "SELECT b.phone_e164, b.n, c.calls, "
-            "(SELECT STRING_AGG(r.rule, ', ' ORDER BY r.rule) FROM r WHERE r.phone_e164 = b.phone_e164) "
-            "FROM b JOIN c ON c.phone_e164 = b.phone_e164 "
-            f"ORDER BY b.n DESC, b.phone_e164 LIMIT {int(worst)}", *args, *args, *args)
-    return ComplianceSummary(since, list(breaches or []), list(ineffective or []), list(numbers or []))
+    names = {row[0]: row[1] for row in calls if row[2] is None}
+    counted = {row[0]: row[3] for row in calls if row[2] is None}
+    called = {row[2]: row[3] for row in calls if row[2] is not None}
+    breaches = sorted(((cid, names.get(cid), rule, n, counted.get(cid, 0))
+                       for cid, number, rule, n in broken if number is None), key=lambda r: (-r[3], r[0], r[2]))
+    worst_numbers = [(number, n, called.get(number, 0), rules) for _, number, rules, n in broken
+                     if number is not None]
+    return ComplianceSummary(since, breaches, list(ineffective or []), worst_numbers)
 
 
 def summary_tables(summary: ComplianceSummary) -> list[Table]:
