@@ -65,8 +65,8 @@ def read_summary(pipeline: dlt.Pipeline, since: date | None, worst: int = WORST_
     called = {row[2]: row[3] for row in calls if row[2] is not None}
     breaches = sorted(((cid, names.get(cid), rule, n, counted.get(cid, 0))
                        for cid, number, rule, n in broken if number is None), key=lambda r: (-r[3], r[0], r[2]))
-    worst_numbers = [(number, n, called.get(number, 0), rules) for _, number, rules, n in broken
-                     if number is not None]
+    worst_numbers = sorted(((number, n, called.get(number, 0), rules) for _, number, rules, n in broken
+                            if number is not None), key=lambda r: (-r[1], r[0]))
     return ComplianceSummary(since, breaches, list(ineffective or []), worst_numbers)
 
 
