@@ -13,9 +13,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from antbot_source.analytics.views import create_views, missing_tables
+from antbot_source.analytics.views import SOURCE_TABLES, create_views, missing_tables
 from antbot_source.compliance.rules import calling_rules
 from antbot_source.compliance.summary import read_summary, summary_tables
+from antbot_source.compliance.views import source_tables
 from antbot_source.errors import ConfigError
 from antbot_source.pipeline import DEFAULT_WAIT_S, dataset_pipeline
 from antbot_source.settings import DEFAULT_DATASET, DEFAULT_DUCKDB
@@ -47,7 +48,7 @@ def compliance(
         rules = calling_rules()
         with dataset_pipeline(destination=destination, duckdb_path=duckdb, dataset=dataset,
                               wait_s=wait, notify=notice) as pipeline:
-            missing = missing_tables(pipeline, rules)
+            missing = missing_tables(pipeline, SOURCE_TABLES + source_tables(rules))
             if missing:
                 raise ConfigError(f"dataset {dataset} has no table {', '.join(missing)}: load it first")
             create_views(pipeline, rules)  # the views apply the rules configured now

@@ -49,13 +49,15 @@ def lookup_statements(schema: str) -> list[str]:
     return statements
 
 
-def view_statements(schema: str, rules: CallingRules | None = None) -> list[str]:
+def view_statements(schema: str, rules: CallingRules | None = None, with_compliance: bool = True) -> list[str]:
     """Every CREATE VIEW statement, lookups first, for the dataset `schema` (already quoted); the
-    compliance views apply `rules` (by default the configured ones)."""
+    compliance views (unless left out) apply `rules`, by default the configured ones."""
     kpi_columns = _SQL.joinpath("kpi_columns.sql").read_text().strip()
     text = _SQL.joinpath("views.sql").read_text()
     body = [part.strip() for part in re.split(r"^;$", text, flags=re.MULTILINE)]
     views = [part.replace("{schema}", schema).replace("{kpi_columns}", kpi_columns) for part in body]
+    if not with_compliance:
+        return lookup_statements(schema) + views
     return lookup_statements(schema) + views + compliance.compliance_statements(schema, rules or calling_rules())
 
 
@@ -66,31 +68,31 @@ def view_name(statement: str) -> str:
     return match.group(1)
 
 
-def missing_tables(pipeline: dlt.Pipeline, rules: CallingRules | None = None) -> list[str]:
-    """The tables the views read (SOURCE_TABLES, the compliance views' tables) that the pipeline's
-    dataset does not hold (yet)."""
+def missing_tables(pipeline: dlt.Pipeline, tables: tuple[str, ...] = SOURCE_TABLES) -> list[str]:
+    """The `tables` (by default those the KPI views read) that the pipeline's dataset does not hold (yet)."""
     with pipeline.sql_client() as client:
         rows = client.execute_sql(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", client.dataset_name
         )
     present = {row[0] for row in rows or []}
-    needed = dict.fromkeys(SOURCE_TABLES + compliance.source_tables(rules or calling_rules()))
-    return [name for name in needed if name not in present]
+    return [name for name in dict.fromkeys(tables) if name not in present]
 
 
 def create_views(pipeline: dlt.Pipeline, rules: CallingRules | None = None) -> list[str]:
     """(Re)create the analytics views in the pipeline's dataset, in one transaction; return their names.
-    The compliance views apply `rules`, by default the configured ones.
+    The compliance views apply `rules`, by default the configured ones, and are left out while a table
+    they read is not loaded (`compliance.source_tables`).
 
-    Returns [] without touching the dataset when a table the views read is not loaded (see
+    Returns [] without touching the dataset when a table the KPI views read is not loaded (see
     `missing_tables`), e.g. after a load of other resources only.
     """
     rules = rules or calling_rules()
-    if missing_tables(pipeline, rules):
+    if missing_tables(pipeline):
         return []
+    with_compliance = not missing_tables(pipeline, compliance.source_tables(rules))
     with pipeline.sql_client() as client:
         schema = client.fully_qualified_dataset_name()
-        statements = view_statements(schema, rules)
+        statements = view_statements(schema, rules, with_compliance)
         with client.begin_transaction():
             _drop(client, schema)
             for statement in statements:
