@@ -1,9 +1,10 @@
-"""The `antbot` command: load, demo, sandbox, push, views, report, health."""
+"""The `antbot` command: load, demo, sandbox, push, views, report, health, compliance."""
 
 import typer
 
 from antbot_source.sandbox.cli import sandbox_app
 from pipelines.analytics_cmd import report, views
+from pipelines.compliance_cmd import compliance
 from pipelines.demo import demo
 from pipelines.health_cmd import health
 from pipelines.load import load
@@ -22,6 +23,7 @@ app.add_typer(push_app, name="push", help="Push contacts or DNC numbers from the
 app.command()(views)
 app.command()(report)
 app.command()(health)
+app.command()(compliance)
 
 if __name__ == "__main__":
     app()

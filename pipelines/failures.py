@@ -10,6 +10,7 @@
 | 6, 7, 8 | `antbot push` only: rows rejected, rows failed, confirmation needed (antbot_source.errors) |
 | 9 | another run holds the pipeline, the DuckDB file or the dataset (after `--wait`) |
 | 10 | `antbot health` only: the last load run recorded a warning (late rows, healed rows, rows deleted at the server) |
+| 11 | `antbot compliance` only: a call broke a calling rule, or a DNC entry does not block |
 | 130, 143 | interrupted by SIGINT / SIGTERM: run again to resume |
 """
 
@@ -32,6 +33,7 @@ import typer
 from antbot_source.errors import AntBotError, ConfigError, InterruptedRun, hide_userinfo
 
 HEALTH_WARNING = 10
+COMPLIANCE_FOUND = 11
 
 # the signals received while a command's body runs: a library that turns the exception a handler raises
 # into its own (DuckDB's "Query interrupted") cannot hide that the run was interrupted

@@ -94,6 +94,8 @@ def contacts(
     update: Annotated[bool, typer.Option("--update", help="Also update changed fields of present contacts.")] = False,
     create_phonebook: Annotated[bool, typer.Option(
         "--create-phonebook", help="Create a phonebook that no phonebook of the account is named as.")] = False,
+    allow_dnc: Annotated[bool, typer.Option(
+        "--allow-dnc", help="Push numbers on a DNC list of the account too (rejected by default).")] = False,
     duckdb: DuckDBPath = None, dataset: Dataset = DEFAULT_DATASET, destination: DestinationOpt = None,
     postgres_dsn: PostgresDsn = None, dry_run: DryRun = False, batch_size: BatchSize = 500,
     concurrency: Concurrency = 4, yes: Yes = False, number_format: FormatOpt = None, wait: Wait = DEFAULT_WAIT_S,
@@ -103,6 +105,7 @@ def contacts(
     _push(PushOptions("contacts", table=table, query=query, destination=destination,  # type: ignore[arg-type]
                       duckdb_path=duckdb, dataset=dataset, target=phonebook, dry_run=dry_run, update=update,
                       batch_size=batch_size, concurrency=concurrency, yes=yes, create_targets=create_phonebook,
+                      allow_dnc=allow_dnc,
                       number_format=number_format, wait_s=wait), postgres_dsn)  # type: ignore[arg-type]
 
 
@@ -112,6 +115,8 @@ def dnc(
     dnc_list: Annotated[str | None, typer.Option("--dnc-list", help="DNC list id or name for every row.")] = None,
     create_dnc_list: Annotated[bool, typer.Option(
         "--create-dnc-list", help="Create a DNC list that no DNC list of the account is named as.")] = False,
+    fix_forms: Annotated[bool, typer.Option(
+        "--fix-forms", help="Add the forms the contacts use to the list's entries that miss them.")] = False,
     duckdb: DuckDBPath = None, dataset: Dataset = DEFAULT_DATASET, destination: DestinationOpt = None,
     postgres_dsn: PostgresDsn = None, dry_run: DryRun = False, batch_size: BatchSize = 500,
     concurrency: Concurrency = 4, yes: Yes = False, number_format: FormatOpt = None, wait: Wait = DEFAULT_WAIT_S,
@@ -120,6 +125,7 @@ def dnc(
     _push(PushOptions("dnc", table=table, query=query, destination=destination,  # type: ignore[arg-type]
                       duckdb_path=duckdb, dataset=dataset, target=dnc_list, dry_run=dry_run,
                       batch_size=batch_size, concurrency=concurrency, yes=yes, create_targets=create_dnc_list,
+                      fix_forms=fix_forms,
                       number_format=number_format, wait_s=wait), postgres_dsn)  # type: ignore[arg-type]
 
 

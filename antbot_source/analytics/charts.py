@@ -6,6 +6,7 @@ Each function takes the rows of one view as a DataFrame and returns a `Figure` (
 from __future__ import annotations
 
 import io
+from datetime import time
 
 import numpy as np
 import pandas as pd
@@ -383,6 +384,39 @@ def reminder_outcomes(outcomes: pd.DataFrame) -> Figure:
     _style(ax, title)
     ax.grid(axis="x", visible=False)
     ax.grid(axis="y", alpha=0.3)
+    return fig
+
+
+def calls_by_local_hour(hours: pd.DataFrame, first_hour: time, last_hour: time, timezone: str) -> Figure:
+    """Counted calls per local hour (`compliance_calls`), the calling hours [first, last) drawn behind."""
+    calls = hours.set_index("hour")["calls"].reindex(range(24), fill_value=0)
+    first = first_hour.hour + first_hour.minute / 60
+    last = last_hour.hour + last_hour.minute / 60
+    fig = Figure(figsize=(10, 3.6), layout="constrained")
+    ax = fig.subplots()
+    ax.axvspan(first, last, color="#c8e6c9", label=f"calling hours {first_hour:%H:%M}-{last_hour:%H:%M}")
+    inside = [first <= h and h + 1 <= last for h in calls.index]
+    ax.bar(calls.index + 0.5, calls.to_numpy(), width=0.8,
+           color=["#2e7d32" if ok else "#c62828" for ok in inside])
+    ax.set_xlim(0, 24)
+    ax.set_xticks(range(0, 25, 2), [f"{h:02d}" for h in range(0, 25, 2)])
+    ax.set_xlabel(f"local hour ({timezone})")
+    ax.set_ylabel("counted calls")
+    ax.legend(loc="upper left", fontsize=9, frameon=False)
+    _style(ax, "Counted calls by local hour (red: outside the calling hours)")
+    return fig
+
+
+def breaches_by_day(daily: pd.DataFrame) -> Figure:
+    """Breaches of any rule per campaign and local day, from `compliance_daily`."""
+    data = with_labels(daily)
+    data["day"] = pd.to_datetime(data["day"]).dt.strftime("%m-%d")
+    grid = data.pivot_table(index="campaign", columns="day", values="breaches", aggfunc="sum")
+    fig = Figure(figsize=(11, 0.5 * max(len(grid), 1) + 2), layout="constrained")
+    ax = fig.subplots()
+    _heatmap(fig, ax, grid, "Breaches by day (hours, 24-hour repeats, DNC; grey: no counted call)", "Reds",
+             percent=False)
+    ax.set_xlabel("day (month-day)")
     return fig
 
 

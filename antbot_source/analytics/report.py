@@ -24,6 +24,7 @@ from antbot_source.analytics.formats import (
     missing,
 )
 from antbot_source.analytics.labels import LOOKUPS, MIN_SAMPLE
+from antbot_source.compliance.rules import CallingRules, calling_rules
 
 # frame name -> query over the analytics views; {schema} is the quoted dataset name.
 QUERIES = {
@@ -41,6 +42,10 @@ QUERIES = {
     "survey_read": "SELECT COUNT(DISTINCT subscriber_id) AS subscribers, COUNT(*) FILTER (WHERE malformed) "
     "AS malformed FROM {schema}.survey_answers",
     "reminders": "SELECT * FROM {schema}.reminder_outcomes ORDER BY day, calendar_id",
+    "compliance_hours": "SELECT hour_local AS hour, COUNT(*) AS calls FROM {schema}.compliance_calls "
+                        "GROUP BY hour_local ORDER BY hour_local",
+    "compliance_daily": "SELECT * FROM {schema}.compliance_daily ORDER BY campaign_id, day, rule",
+    "dnc_ineffective": "SELECT * FROM {schema}.dnc_ineffective ORDER BY dnc_list_id, phone_number",
 }
 HEALTH_RUNS = 10  # runs listed in the report's load-health table (the chart shows every run)
 BEST_HOURS = 5  # hours listed as the best to call
@@ -159,8 +164,30 @@ def _svg64(fig) -> str:
     return base64.b64encode(charts.to_svg(fig)).decode("ascii")
 
 
-def render_report(frames: dict[str, pd.DataFrame], dataset: str) -> str:
-    """The report's HTML text, self-contained (no network)."""
+def _compliance_tables(frames: dict[str, pd.DataFrame]) -> tuple[str, str]:
+    """(breaches per rule and campaign, the ineffective DNC entries) as HTML tables."""
+    daily = charts.with_labels(frames["compliance_daily"])
+    per_rule = daily.pivot_table(index="campaign", columns="rule", values="breaches", aggfunc="sum")
+    per_rule = per_rule.reindex(columns=["outside_hours", "repeat_24h", "dnc"], fill_value=0)
+    calls = daily.drop_duplicates(["campaign", "day"]).groupby("campaign")["counted_calls"].sum()
+    shown = pd.DataFrame({"counted calls": calls.map(fmt_count)})
+    for rule, heading in (("outside_hours", "outside the hours"), ("repeat_24h", "repeat within 24 h"),
+                          ("dnc", "on a DNC list")):
+        shown[heading] = per_rule[rule].map(fmt_count)
+    breaches = shown.reset_index().to_html(index=False, border=0, escape=True)
+    dnc = frames["dnc_ineffective"]
+    if dnc.empty:
+        return breaches, "<p>Every DNC entry blocks every form the contacts store its number in.</p>"
+    shown = dnc.rename(columns={"dnc_list_name": "DNC list", "phone_number": "entry as stored",
+                                "unblocked_forms": "contacts' forms it misses"})
+    return breaches, shown[["DNC list", "entry as stored", "contacts' forms it misses"]].to_html(
+        index=False, border=0, escape=True)
+
+
+def render_report(frames: dict[str, pd.DataFrame], dataset: str, rules: CallingRules | None = None) -> str:
+    """The report's HTML text, self-contained (no network); the compliance section draws `rules`
+    (by default the configured ones)."""
+    rules = rules or calling_rules()
     kpis = frames["kpis"].iloc[0]
     tiles = [
         ("attempts", fmt_count(kpis["attempts"])),
@@ -211,6 +238,7 @@ def render_report(frames: dict[str, pd.DataFrame], dataset: str) -> str:
         warnings=lambda f: f["warnings"].fillna(""),
     )[["run", "rows_loaded", "requests", "late_rows", "max_lateness_s", "healed_rows", "surplus_rows", "warnings"]]
     span = frames["span"].iloc[0]
+    compliance_table, dnc_table = _compliance_tables(frames)
     template = Template(files("antbot_source.analytics").joinpath("report.html").read_text())
     return template.substitute(
         min_sample=MIN_SAMPLE,
@@ -236,6 +264,14 @@ def render_report(frames: dict[str, pd.DataFrame], dataset: str) -> str:
         chart_causes=_svg64(charts.hangup_causes(frames["causes"])),
         chart_funnel=_svg64(charts.campaign_funnel(frames["progress"])),
         chart_lateness=_svg64(charts.lateness_over_runs(health)),
+        compliance_rules=html.escape(
+            f"{rules.first_hour:%H:%M}-{rules.last_hour:%H:%M} {rules.timezone}, at most "
+            f"{rules.max_calls_per_24h} call(s) per number in 24 hours, no number on a DNC list"),
+        compliance_table=compliance_table,
+        dnc_table=dnc_table,
+        chart_compliance_hours=_svg64(charts.calls_by_local_hour(
+            frames["compliance_hours"], rules.first_hour, rules.last_hour, rules.timezone)),
+        chart_compliance_daily=_svg64(charts.breaches_by_day(frames["compliance_daily"])),
         health_table=_html_table(health_table.map(_cell)),
     )
 

@@ -1,4 +1,4 @@
-"""Create the analytics views (KPIs and `lookup_*` label tables) in a loaded AntBot dataset."""
+"""Create the analytics views (KPIs, `lookup_*` label tables, compliance) in a loaded AntBot dataset."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from antbot_source.analytics.labels import (
     NER_CAUSES,
     Q850_CAUSES,
 )
+from antbot_source.compliance import views as compliance
+from antbot_source.compliance.rules import CallingRules, calling_rules
 from antbot_source.destination.comments import dialect, write_comments
 
 _SQL = files("antbot_source.analytics")
@@ -65,8 +67,9 @@ def cause_group_calls() -> str:
     )
 
 
-def view_statements(schema: str) -> list[str]:
-    """Every CREATE VIEW statement, lookups first, for the dataset `schema` (already quoted)."""
+def view_statements(schema: str, rules: CallingRules | None = None, with_compliance: bool = True) -> list[str]:
+    """Every CREATE VIEW statement, lookups first, for the dataset `schema` (already quoted); the
+    compliance views (unless left out) apply `rules`, by default the configured ones."""
     kpi_columns = _SQL.joinpath("kpi_columns.sql").read_text().strip()
     text = _SQL.joinpath("views.sql").read_text()
     body = [part.strip() for part in re.split(r"^;$", text, flags=re.MULTILINE)]
@@ -77,7 +80,9 @@ def view_statements(schema: str) -> list[str]:
         "{min_sample}": str(MIN_SAMPLE),
     }
     views = [functools.reduce(lambda text, fill: text.replace(*fill), fills.items(), part) for part in body]
-    return lookup_statements(schema) + views
+    if not with_compliance:
+        return lookup_statements(schema) + views
+    return lookup_statements(schema) + views + compliance.compliance_statements(schema, rules or calling_rules())
 
 
 def view_name(statement: str) -> str:
@@ -87,28 +92,32 @@ def view_name(statement: str) -> str:
     return match.group(1)
 
 
-def missing_tables(pipeline: dlt.Pipeline) -> list[str]:
-    """The tables of SOURCE_TABLES that the pipeline's dataset does not hold (yet)."""
+def missing_tables(pipeline: dlt.Pipeline, tables: tuple[str, ...] = SOURCE_TABLES) -> list[str]:
+    """The `tables` (by default those the KPI views read) that the pipeline's dataset does not hold (yet)."""
     with pipeline.sql_client() as client:
         rows = client.execute_sql(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", client.dataset_name
         )
     present = {row[0] for row in rows or []}
-    return [name for name in SOURCE_TABLES if name not in present]
+    return [name for name in dict.fromkeys(tables) if name not in present]
 
 
-def create_views(pipeline: dlt.Pipeline) -> list[str]:
+def create_views(pipeline: dlt.Pipeline, rules: CallingRules | None = None) -> list[str]:
     """(Re)create the analytics views in the pipeline's dataset, in one transaction, then write the data
-    dictionary's comments on it (`destination.comments`); return the views' names.
+    dictionary's comments on it (`destination.comments`); return the views' names. The compliance views
+    apply `rules`, by default the configured ones, and are left out while a table they read is not
+    loaded (`compliance.source_tables`).
 
-    Returns [] without touching the dataset when a table the views read is not loaded (see
+    Returns [] without touching the dataset when a table the KPI views read is not loaded (see
     `missing_tables`), e.g. after a load of other resources only.
     """
+    rules = rules or calling_rules()
     if missing_tables(pipeline):
         return []
+    with_compliance = not missing_tables(pipeline, compliance.source_tables(rules))
     with pipeline.sql_client() as client:
         schema = client.fully_qualified_dataset_name()
-        statements = view_statements(schema)
+        statements = view_statements(schema, rules, with_compliance)
         with client.begin_transaction():
             _drop(client, schema)
             for statement in statements:
@@ -119,7 +128,7 @@ def create_views(pipeline: dlt.Pipeline) -> list[str]:
 
 
 def _drop(client: SqlClientBase, schema: str) -> None:
-    for name in reversed([view_name(s) for s in view_statements(schema)]):
+    for name in reversed([view_name(s) for s in view_statements(schema, CallingRules())]):
         client.execute_sql(f"DROP VIEW IF EXISTS {schema}.{name}")
 
 

@@ -10,6 +10,7 @@ dataset with a `phone_number` column, such as a national registry; none by defau
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -73,5 +74,7 @@ def calling_rules(
         raise ConfigError(f"timezone: unknown time zone {timezone!r}") from None
     if max_calls_per_24h < 1:
         raise ConfigError(f"max_calls_per_24h: at least 1, not {max_calls_per_24h}")
+    if dnc_table and not re.fullmatch(r"[A-Za-z_]\w*", dnc_table):
+        raise ConfigError(f"dnc_table: not a table name of the dataset: {dnc_table!r}")
     exempt = tuple(part.strip() for part in (exempt_campaigns or "").split(",") if part.strip())
     return CallingRules(first, last, timezone, max_calls_per_24h, exempt, dnc_table or None)

@@ -52,6 +52,8 @@ class PushOptions:
     yes: bool = False
     number_format: NumberFormat | None = None  # None: the account's dominant form
     create_targets: bool = False  # --create-phonebook / --create-dnc-list: create a target no name matches
+    allow_dnc: bool = False  # contacts: push numbers on a DNC list of the account too
+    fix_forms: bool = False  # dnc: add the forms the contacts use to entries that miss them
     wait_s: float = 60.0  # how long to wait for a load or a reader holding the DuckDB file
 
 
@@ -88,7 +90,8 @@ def run_push(client: Client, opts: PushOptions, console: Console | None = None,
             missing = missing_target_names(client, opts.kind, rows, opts.target)
             new_targets = create_targets(client, opts.kind, missing, opts.dry_run, console.print)
         plan = build_plan(client, opts.kind, rows, target=opts.target, number_format=opts.number_format,
-                          update=opts.update, open_keys=ledger.open_keys(), new_targets=new_targets)
+                          update=opts.update, open_keys=ledger.open_keys(), new_targets=new_targets,
+                          allow_dnc=opts.allow_dnc, fix_forms=opts.fix_forms)
         ledger.start_run(opts.table or opts.query or "", opts.dry_run)
         ledger.rejects(plan.rejects)
         show_plan(plan, console)

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from antbot_source.api.pages import object_id, relation_id
 from antbot_source.errors import ConfigError
+from antbot_source.push import dnc_guard
 from antbot_source.push.campaign_status import STARTED
 from antbot_source.push.normalise import (
     CONTACT_FIELDS,
@@ -125,6 +126,8 @@ class Plan:
     rejects: list[Reject] = field(default_factory=list)
     # DNC numbers present only in another written form: DNC matching is exact, they may not block calls
     other_form: list[tuple[Item, str]] = field(default_factory=list)
+    # entries of the DNC lists pushed to that miss a form the contacts store their number in
+    unblocked: list[dnc_guard.Unblocked] = field(default_factory=list)
     # started campaigns that will dial new active contacts: {id, name, phonebooks, new_active}
     dialling: list[dict[str, Any]] = field(default_factory=list)
     # keys left open (`sending`/`unknown`) by an earlier run: how they were settled by looking
@@ -168,9 +171,13 @@ def started_campaigns(client: Client, phonebooks: set[int]) -> list[dict[str, An
 def build_plan(client: Client, kind: Kind, rows: list[dict[str, Any]], *, target: Any = None,
                number_format: NumberFormat | None = None, update: bool = False,
                open_keys: Mapping[str, str] | None = None, region: str = DEFAULT_REGION,
-               new_targets: Mapping[str, int] | None = None) -> Plan:
+               new_targets: Mapping[str, int] | None = None, allow_dnc: bool = False,
+               fix_forms: bool = False) -> Plan:
     """Validate the rows, read what their targets hold now, and split them into the parts of a plan.
-    `new_targets`: targets a dry run would create, {name: placeholder id below 0}; they hold nothing."""
+
+    `new_targets`: targets a dry run would create, {name: placeholder id below 0}; they hold nothing.
+    Contacts on a DNC list of the account are rejected unless `allow_dnc`; DNC numbers are written as
+    the contacts store them, and with `fix_forms` the entries missing a form get it added."""
     ep = PUSH_TARGETS[kind]
     placeholders = [{"id": i, "name": name} for name, i in (new_targets or {}).items()]
     resolver = TargetResolver(ep.label, [
@@ -192,7 +199,18 @@ def build_plan(client: Client, kind: Kind, rows: list[dict[str, Any]], *, target
         fmt = detect_format(numbers)
         source = f"detected from {len(numbers)} of the account's contacts" if numbers else "default (no contacts)"
     items, rejects = validate_rows(kind, rows, resolver, fmt, target, region)
+    if kind == "contacts" and not allow_dnc:
+        items, on_dnc = dnc_guard.reject_on_dnc(client, rows, items, region)
+        rejects = sorted(rejects + on_dnc, key=lambda r: r.row_no)
     plan = Plan(kind, fmt, source, len(rows), rejects=rejects, targets=targets)
+    if kind == "dnc":
+        forms = dnc_guard.contact_forms(client, region)
+        if not number_format:
+            dnc_guard.write_as_contacts(items, forms)
+            plan.format_source += "; a number a contact holds is written as the contact stores it"
+        plan.unblocked = dnc_guard.unblocked_entries(existing, forms, region)
+        if fix_forms:
+            plan.create += dnc_guard.fix_items(plan.unblocked, region)
     open_keys = open_keys or {}
     for item in items:
         held = existing.get(item.key)

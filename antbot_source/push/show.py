@@ -8,6 +8,7 @@ from itertools import islice
 from rich.console import Console
 from rich.table import Table
 
+from antbot_source.push.dnc_guard import FormItem
 from antbot_source.push.normalise import Item
 from antbot_source.push.plan import Plan
 
@@ -52,6 +53,16 @@ def show_plan(plan: Plan, console: Console) -> None:
         console.print(f"[yellow]{len(plan.other_form)} DNC numbers are present only in another written form "
                       f"(e.g. {plan.other_form[0][1]!r} for {plan.other_form[0][0].number!r}). DNC matching is "
                       "exact: they may not block calls to contacts stored in the other form.[/]")
+    if plan.unblocked:
+        fixing = any(isinstance(item, FormItem) for item in plan.create)
+        sample = Table("DNC list", "entry as stored", "contacts' forms it misses",
+                       title=f"DNC entries that do not block every form (first {SAMPLE} of {len(plan.unblocked)})")
+        for u in islice(plan.unblocked, SAMPLE):
+            sample.add_row(str(u.target), u.entry, ", ".join(u.forms))
+        console.print(sample)
+        console.print("The missing forms are added (--fix-forms)." if fixing else
+                      "[yellow]The dialer matches DNC numbers exactly: rerun with --fix-forms to add the missing "
+                      "forms.[/]")
     if plan.reopened_present or plan.reopened_resend:
         console.print(f"An earlier push left {plan.reopened_present + plan.reopened_resend} rows unconfirmed; "
                       f"looked them up: {plan.reopened_present} present, {plan.reopened_resend} to send again.")

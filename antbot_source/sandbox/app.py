@@ -383,6 +383,10 @@ class Sandbox:
     async def a_advance(self, request: Request) -> Any:
         return self.world.advance(request.query_params.get("account", "demo"), **(await _body(request)))
 
+    async def a_plant_cdrs(self, request: Request) -> Any:
+        body = await _body(request)
+        return {"cdr_ids": self.world.plant_cdrs(request.query_params.get("account", "demo"), body["calls"])}
+
     async def a_habits(self, request: Request) -> Any:
         if request.method == "PUT":
             self.world.habits = self.world.habits.updated(**(await _body(request)))
@@ -426,6 +430,7 @@ class Sandbox:
             Route("/_sandbox/truth", a(self.a_truth)),
             Route("/_sandbox/rows", a(self.a_rows)),
             Route("/_sandbox/advance", a(self.a_advance), methods=["POST"]),
+            Route("/_sandbox/plant-cdrs", a(self.a_plant_cdrs), methods=["POST"]),
             Route("/_sandbox/habits", a(self.a_habits), methods=["GET", "PUT"]),
             Route("/_sandbox/stats", a(self.a_stats), methods=["GET", "POST"]),
             Route("/_sandbox/clock", a(self.a_clock), methods=["POST"]),

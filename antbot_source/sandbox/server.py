@@ -89,6 +89,10 @@ class SandboxHandle:
         of what changed."""
         return self._call("POST", "/_sandbox/advance", params={"account": account}, json=changes)
 
+    def plant_cdrs(self, calls: list[dict[str, Any]], account: str = "demo") -> list[int]:
+        """CDRs exactly as given (see World.plant_cdrs); their ids in the order given."""
+        return self._call("POST", "/_sandbox/plant-cdrs", params={"account": account}, json={"calls": calls})["cdr_ids"]
+
     def set_habits(self, **changes: Any) -> Habits:
         """Change habits at run time; returns the habits now in force."""
         return Habits(**self._call("PUT", "/_sandbox/habits", json=changes))

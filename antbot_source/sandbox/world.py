@@ -350,6 +350,27 @@ class World:
         })
         return {"cdr_ids": ids.tolist(), "subscriber_ids": sorted(set(changed))}
 
+    def plant_cdrs(self, account: str, calls: list[dict[str, Any]]) -> list[int]:
+        """CDRs exactly as given (`starting_date` ISO-8601 with an offset, `phone_number`, and optionally
+        `campaign`, `leg_type`, `otp`, `alarm`), answered, for tests of what the warehouse makes of calls;
+        the dialer's subscribers are left as they are. Returns the new ids in the order given."""
+        acc = self.accounts[account]
+        n = len(calls)
+        ids = self.ids.take("cdr", n)
+        campaign = [int(c["campaign"]) if c.get("campaign") is not None else NULL_INT for c in calls]
+        acc.tables["cdr"].append({
+            "id": ids, "callid": uuids(self.rng, n), "request_uuid": uuids(self.rng, n),
+            "callerid": ["planted"] * n, "phone_number": [str(c["phone_number"]) for c in calls],
+            "starting_date": np.array([parse_datetime(c["starting_date"], True) for c in calls], dtype=np.int64),
+            "duration": np.full(n, 40), "billsec": np.full(n, 30), "cause": np.full(n, F.ANSWER),
+            "leg_type": [int(c.get("leg_type", 1)) for c in calls], "amd_status": np.full(n, 1),
+            "campaign": campaign, "subscriber": np.full(n, NULL_INT),
+            "used_gateway": np.full(n, int(acc.tables["gateways"].cols["id"][0])),
+            "alarm": [bool(c.get("alarm", False)) for c in calls], "otp": [bool(c.get("otp", False)) for c in calls],
+            "user": np.full(n, acc.user_id),
+        })
+        return ids.tolist()
+
     def _pick_subscriber(self, camps: Table, subs: Table, ts: int, any_hour: bool = False,
                          ) -> tuple[int | None, int | None]:
         """A started campaign inside its daily window at ts (`any_hour`: any started campaign) and one of

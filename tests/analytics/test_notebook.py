@@ -51,10 +51,12 @@ def test_notebook_runs_on_a_loaded_database(sandbox, monkeypatch, tmp_path) -> N
     # the headline line shows the KPIs the database holds
     headline = "".join(stdout_of("cdr_kpis"))
     assert headline.startswith(f"{attempts:,} attempts, {answered:,} answered: ASR {asr:.1%}, NER "), headline
-    # ten charts, one per chart cell: the daily trend, KPIs by campaign, gateways, by day, the hour-by-weekday
-    # heatmap, hangup causes, survey answers, reminder calls, the funnel and the lateness of call records
+    # twelve charts, one per chart cell: the daily trend, KPIs by campaign, gateways, by day, the hour-by-weekday
+    # heatmap, hangup causes, survey answers, reminder calls, the funnel, counted calls by local hour and breaches
+    # by day (compliance), and the lateness of call records
     chart_cells = ("daily_trend", "asr_acd_by_campaign", "gateway_outcomes", "daily_by_campaign", "hourly_heatmap",
-                   "hangup_causes(", "survey_answers", "reminder_outcomes", "campaign_funnel", "lateness_over_runs")
+                   "hangup_causes(", "survey_answers", "reminder_outcomes", "campaign_funnel", "calls_by_local_hour",
+                   "breaches_by_day", "lateness_over_runs")
     images = [out for cell in code for out in cell.outputs if "image/png" in out.get("data", {})]
     assert len(images) == len(chart_cells)
     for chart in chart_cells:

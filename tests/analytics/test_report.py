@@ -18,7 +18,7 @@ from antbot_source.analytics import charts
 from antbot_source.analytics.report import read_frames
 from pipelines.cli import app
 
-CHARTS = 10  # SVG charts in the report
+CHARTS = 12  # SVG charts in the report
 NEW_SECTIONS = ("Daily trend", "Gateways", "Survey answers", "Reminder calls")
 
 CHROMIUM_FLAGS = [
@@ -73,12 +73,17 @@ def test_report_is_self_contained_and_renders_in_chromium(sandbox, monkeypatch, 
     )
     assert "<link" not in text and "@import" not in text
     assert text.count('src="data:image/svg+xml;base64,') == CHARTS
-    assert "<h2>Load health</h2>" in text
+    assert "<h2>Load health</h2>" in text and "<h2>Compliance</h2>" in text
+    assert "08:00-17:00 Asia/Ho_Chi_Minh, at most 1 call(s) per number in 24 hours" in text
     with duckdb.connect(str(database), read_only=True) as con:
         attempts, asr = con.sql("SELECT attempts, asr FROM antbot.cdr_kpis").fetchall()[0]
         campaigns = [
             name for (name,) in con.sql("SELECT campaign_name FROM antbot.cdr_campaign_kpis").fetchall()
         ]
+        ineffective = con.sql("SELECT phone_number, unblocked_forms FROM antbot.dnc_ineffective").fetchall()
+    assert ineffective, "the sandbox world has DNC entries in another form than their contacts"
+    for entry, forms in ineffective:
+        assert f"<td>{entry}</td>" in text and forms in text
     assert f"{attempts:,}" in text and f"{asr:.1%}" in text
     for name in filter(None, campaigns):
         assert name in text

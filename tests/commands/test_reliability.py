@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -101,7 +102,7 @@ def _load(sb, tmp_path: Path, name: str, *args: str, **settings: str) -> subproc
 def test_every_setting_in_the_readme_changes_what_the_source_does(start_sandbox, tmp_path):
     """Walks the README's configuration table: each key, set in the environment, has an effect
     the server (or the destination) can see."""
-    documented = set(re.findall(r"`SOURCES__ANTBOT__([A-Z_]+)`", README.split("## Configuration")[1]
+    documented = set(re.findall(r"`SOURCES__ANTBOT__([A-Z0-9_]+)`", README.split("## Configuration")[1]
                                 .split("\n## ")[0]))
     sb = start_sandbox(seed=5, cdrs=600)
     checked: set[str] = set()
@@ -192,7 +193,50 @@ def test_every_setting_in_the_readme_changes_what_the_source_does(start_sandbox,
     check("RECONCILE", contact_gets["forced"] > 10, contact_gets)
     published = _load(sb, tmp_path, "pub", "--resources", "phonebooks", publish=str(tmp_path / "pub_bi.duckdb"))
     check("PUBLISH", published.returncode == 0 and (tmp_path / "pub_bi.duckdb").is_file(), published.stderr)
-    assert documented - checked == set(), "a documented setting has no check here"
+    assert documented - checked - CALLING_RULES == set(), "a documented setting has no check here"
+
+
+# the settings of the calling rules, checked by the next test
+CALLING_RULES = {"CALLING_HOURS", "TIMEZONE", "MAX_CALLS_PER_24H", "EXEMPT_CAMPAIGNS", "DNC_TABLE"}
+
+
+def test_every_calling_rule_in_the_readme_changes_what_antbot_compliance_finds(start_sandbox, tmp_path):
+    """`antbot compliance` creates the views again with the rules configured now: each setting of the
+    README's configuration table that is a calling rule changes what it finds."""
+    documented = set(re.findall(r"`SOURCES__ANTBOT__([A-Z0-9_]+)`", README.split("## Configuration")[1]
+                                .split("\n## ")[0]))
+    sb = start_sandbox(seed=5, cdrs=600)
+    assert _load(sb, tmp_path, "rules").returncode == 0
+    with duckdb.connect(str(tmp_path / "rules.duckdb")) as con:
+        called = con.sql("SELECT phone_number FROM antbot.compliance_calls WHERE cdr_id = "
+                         "(SELECT MIN(cdr_id) FROM antbot.compliance_calls)").fetchall()[0][0]
+        con.execute("CREATE TABLE antbot.registry AS SELECT ? AS phone_number", [called])
+    found = {name: _breaches(sb, tmp_path, **settings) for name, settings in {
+        "default": {}, "all_day": {"calling_hours": "00:00-23:59"}, "utc": {"timezone": "UTC"},
+        "five": {"max_calls_per_24h": "5"}, "exempt": {"exempt_campaigns": "1, 2"},
+        "registry": {"dnc_table": "registry"}}.items()}
+    default = found["default"]
+    checks = {
+        "CALLING_HOURS": found["all_day"]["outside_hours"] < default["outside_hours"],
+        "TIMEZONE": found["utc"]["outside_hours"] != default["outside_hours"],
+        "MAX_CALLS_PER_24H": found["five"]["repeat_24h"] < default["repeat_24h"],
+        "EXEMPT_CAMPAIGNS": found["exempt"]["calls"] < default["calls"],
+        "DNC_TABLE": found["registry"]["dnc"] > default["dnc"],
+    }
+    assert all(checks.values()), (checks, found)
+    assert set(checks) == CALLING_RULES and CALLING_RULES <= documented
+
+
+def _breaches(sb, tmp_path: Path, **settings: str) -> Counter[str]:
+    """Breaches per rule, and counted calls, after `antbot compliance` with these calling rules."""
+    env = _env(sb, DLT_DATA_DIR=str(tmp_path / "dlt-rules"),
+               **{f"SOURCES__ANTBOT__{k.upper()}": v for k, v in settings.items()})
+    done = _antbot("compliance", "--duckdb", "rules.duckdb", env=env, cwd=tmp_path)
+    assert done.returncode == 11, done.stderr
+    with duckdb.connect(str(tmp_path / "rules.duckdb"), read_only=True) as con:
+        found = Counter(dict(con.sql("SELECT rule, COUNT(*) FROM antbot.compliance_breaches GROUP BY rule").fetchall()))
+        found["calls"] = con.sql("SELECT COUNT(*) FROM antbot.compliance_calls").fetchall()[0][0]
+    return found
 
 
 # -- 2. one run at a time; 3. readers beside loads ---------------------------------------------------------

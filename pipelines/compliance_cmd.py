@@ -1,0 +1,67 @@
+"""`antbot compliance`: the calls that broke the calling rules, and the DNC entries that do not block.
+
+Exit 11 when any breach (in the period) or ineffective DNC entry is found, 0 when clean; the others as
+every command gives them (pipelines.failures).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from antbot_source.analytics.views import SOURCE_TABLES, create_views, missing_tables
+from antbot_source.compliance.rules import calling_rules
+from antbot_source.compliance.summary import read_summary, summary_tables
+from antbot_source.compliance.views import source_tables
+from antbot_source.errors import ConfigError
+from antbot_source.pipeline import DEFAULT_WAIT_S, dataset_pipeline
+from antbot_source.settings import DEFAULT_DATASET, DEFAULT_DUCKDB
+from pipelines.analytics_cmd import DatasetOption, DestinationOption, DuckdbOption, WaitOption
+from pipelines.failures import COMPLIANCE_FOUND, notice, reported
+
+
+def _day(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"--since: not a day (YYYY-MM-DD): {text!r}") from None
+
+
+def compliance(
+    destination: DestinationOption = "duckdb",
+    duckdb: DuckdbOption = Path(DEFAULT_DUCKDB),
+    dataset: DatasetOption = DEFAULT_DATASET,
+    since: Annotated[str | None, typer.Option(
+        "--since", help="Only calls from this local day on (YYYY-MM-DD); default: every loaded call.")] = None,
+    wait: WaitOption = DEFAULT_WAIT_S,
+) -> None:
+    """Calls that broke the calling rules (hours, 24-hour frequency, DNC) and DNC entries that do not
+    block; exit 11 when any is found."""
+    with reported("compliance"):
+        day = _day(since)
+        rules = calling_rules()
+        with dataset_pipeline(destination=destination, duckdb_path=duckdb, dataset=dataset,
+                              wait_s=wait, notify=notice) as pipeline:
+            missing = missing_tables(pipeline, SOURCE_TABLES + source_tables(rules))
+            if missing:
+                raise ConfigError(f"dataset {dataset} has no table {', '.join(missing)}: load it first")
+            create_views(pipeline, rules)  # the views apply the rules configured now
+            summary = read_summary(pipeline, day)
+    console = Console()
+    hours = f"{rules.first_hour:%H:%M}-{rules.last_hour:%H:%M} {rules.timezone}"
+    console.print(f"calling rules: {hours}, at most {rules.max_calls_per_24h} call(s) per number in 24 hours, "
+                  f"DNC lists{f' and table {rules.dnc_table}' if rules.dnc_table else ''}"
+                  f"{'; exempt: ' + ', '.join(rules.exempt_campaigns) if rules.exempt_campaigns else ''}")
+    for table in summary_tables(summary):
+        console.print(table)
+    if not summary.found:
+        console.print("no breach and no ineffective DNC entry")
+        return
+    console.print(f"{summary.total_breaches:,} breaches, {len(summary.ineffective):,} ineffective DNC entries")
+    raise typer.Exit(COMPLIANCE_FOUND)
