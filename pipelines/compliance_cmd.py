@@ -7,7 +7,6 @@ every command gives them (pipelines.failures).
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -19,7 +18,7 @@ from antbot_source.compliance.summary import read_summary, summary_tables
 from antbot_source.compliance.views import source_tables
 from antbot_source.errors import ConfigError
 from antbot_source.pipeline import DEFAULT_WAIT_S, dataset_pipeline
-from antbot_source.settings import DEFAULT_DATASET, DEFAULT_DUCKDB
+from antbot_source.settings import DEFAULT_DATASET
 from pipelines.analytics_cmd import DatasetOption, DestinationOption, DuckdbOption, WaitOption
 from pipelines.failures import COMPLIANCE_FOUND, notice, reported
 
@@ -34,8 +33,8 @@ def _day(text: str | None) -> date | None:
 
 
 def compliance(
-    destination: DestinationOption = "duckdb",
-    duckdb: DuckdbOption = Path(DEFAULT_DUCKDB),
+    destination: DestinationOption = None,
+    duckdb: DuckdbOption = None,
     dataset: DatasetOption = DEFAULT_DATASET,
     since: Annotated[str | None, typer.Option(
         "--since", help="Only calls from this local day on (YYYY-MM-DD); default: every loaded call.")] = None,

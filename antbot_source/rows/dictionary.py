@@ -379,6 +379,54 @@ VIEWS: Mapping[str, Relation] = {
         "alarms": "Reminder calls in the group.",
         "call_attempts": "Sum of the alarms' num_attempt.",
     }),
+    "compliance_calls": Relation("The calls the calling rules count: A-legs of a campaign, never OTP or alarm "
+                                 "calls, nor calls of an exempted campaign (SOURCES__ANTBOT__EXEMPT_CAMPAIGNS).", {
+        "cdr_id": "cdr.id.",
+        "phone_number": "The number as called (cdr.phone_number).",
+        "phone_e164": "The number's key: E.164 for a valid number of the account's region, else 'raw:' and its "
+                      "digits.",
+        "starting_date": "cdr.starting_date (UTC).",
+        "starting_local": "starting_date in the calling rules' time zone (SOURCES__ANTBOT__TIMEZONE).",
+        "day_local": "Local day of the call, in the calling rules' time zone.",
+        "hour_local": "Local hour of the call, 0-23, in the calling rules' time zone.",
+    }),
+    "compliance_dnc_numbers": Relation("Every number on a do-not-call list: the account's lists, and the table "
+                                       "SOURCES__ANTBOT__DNC_TABLE names if any.", {
+        "dnc_contact_id": "dnc_contacts.id; NULL for a number of the configured DNC table.",
+        "dnc_list_id": "dnc_lists.id; NULL for a number of the configured DNC table.",
+        "phone_number": "The number as the list stores it.",
+        "phone_e164": "The number's key: E.164 for a valid number of the account's region, else 'raw:' and its "
+                      "digits.",
+    }),
+    "compliance_breaches": Relation("One row per counted call and calling rule it broke.", {
+        "cdr_id": "cdr.id.",
+        "phone_number": "The number as called (cdr.phone_number).",
+        "phone_e164": "The number's key: E.164 for a valid number of the account's region, else 'raw:' and its "
+                      "digits.",
+        "starting_date": "cdr.starting_date (UTC).",
+        "starting_local": "starting_date in the calling rules' time zone.",
+        "day_local": "Local day of the call, in the calling rules' time zone.",
+        "rule": "outside_hours (started before the first hour or from the last hour on), repeat_24h (the N-th "
+                "earlier counted call to the number started less than 24 hours before) or dnc (the number is on a "
+                "DNC list now).",
+        "related_cdr_id": "For repeat_24h: the earlier call (cdr.id) within 24 hours; else NULL.",
+    }),
+    "dnc_ineffective": Relation("DNC entries that do not block: a contact stores the number in a form no entry "
+                                "of that list holds, and the dialer matches the exact string.", {
+        "dnc_contact_id": "dnc_contacts.id.",
+        "dnc_list_id": "dnc_lists.id.",
+        "dnc_list_name": "dnc_lists.name.",
+        "phone_number": "The number as the entry stores it.",
+        "phone_e164": "The number's key: E.164 for a valid number of the account's region, else 'raw:' and its "
+                      "digits.",
+        "unblocked_forms": "The forms contacts store the number in that no entry of the list holds, comma-separated.",
+    }),
+    "compliance_daily": Relation("Counted calls and breaches per campaign, local day and calling rule.", {
+        "day": "Local day, in the calling rules' time zone.",
+        "rule": "outside_hours, repeat_24h or dnc.",
+        "counted_calls": "Counted calls of the campaign that day.",
+        "breaches": "Of those, the calls that broke the rule.",
+    }),
     "cdr_hangup_causes": Relation("A-legs per campaign and hangup-cause group.", {
         "calls": "A-legs of the campaign in the group.",
         "share": "The group's share of the campaign's A-legs.",
