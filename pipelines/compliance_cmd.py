@@ -41,7 +41,13 @@ def compliance(
     wait: WaitOption = DEFAULT_WAIT_S,
 ) -> None:
     """Calls that broke the calling rules (hours, 24-hour frequency, DNC) and DNC entries that do not
-    block; exit 11 when any is found."""
+    block.
+
+    Example: antbot compliance --duckdb antbot_demo.duckdb --since 2026-12-01
+
+    Exit codes: 0 clean; 11 a breach or an ineffective DNC entry; 2 no such file or dataset, or a bad
+    option; 9 a load holds the DuckDB file.
+    """
     with reported("compliance"):
         day = _day(since)
         rules = calling_rules()

@@ -101,7 +101,14 @@ def contacts(
     concurrency: Concurrency = 4, yes: Yes = False, number_format: FormatOpt = None, wait: Wait = DEFAULT_WAIT_S,
 ) -> None:
     """Push contacts (columns: contact, phonebook, first_name, last_name, email, description, status,
-    additional_vars) into phonebooks."""
+    additional_vars) into phonebooks.
+
+    Example: antbot push contacts --table call_list --phonebook "Spring leads" --dry-run
+
+    Exit codes: 0 every row sent or present; 6 rows rejected (push_rejects); 7 rows failed (push_ledger);
+    8 stopped for --yes; 2 a bad option or input; 3/4/5 AntBot refused, unreachable, or answered an error;
+    9 a load holds the DuckDB file; 130/143 interrupted (run again).
+    """
     _push(PushOptions("contacts", table=table, query=query, destination=destination,  # type: ignore[arg-type]
                       duckdb_path=duckdb, dataset=dataset, target=phonebook, dry_run=dry_run, update=update,
                       batch_size=batch_size, concurrency=concurrency, yes=yes, create_targets=create_phonebook,
@@ -121,7 +128,14 @@ def dnc(
     postgres_dsn: PostgresDsn = None, dry_run: DryRun = False, batch_size: BatchSize = 500,
     concurrency: Concurrency = 4, yes: Yes = False, number_format: FormatOpt = None, wait: Wait = DEFAULT_WAIT_S,
 ) -> None:
-    """Push do-not-call numbers (columns: phone_number, dnc) into DNC lists."""
+    """Push do-not-call numbers (columns: phone_number, dnc) into DNC lists.
+
+    Example: antbot push dnc --table opt_outs --dnc-list "Main DNC" --fix-forms
+
+    Exit codes: 0 every row sent or present; 6 rows rejected (push_rejects); 7 rows failed (push_ledger);
+    8 stopped for --yes; 2 a bad option or input; 3/4/5 AntBot refused, unreachable, or answered an error;
+    9 a load holds the DuckDB file; 130/143 interrupted (run again).
+    """
     _push(PushOptions("dnc", table=table, query=query, destination=destination,  # type: ignore[arg-type]
                       duckdb_path=duckdb, dataset=dataset, target=dnc_list, dry_run=dry_run,
                       batch_size=batch_size, concurrency=concurrency, yes=yes, create_targets=create_dnc_list,
@@ -160,7 +174,14 @@ def appointments(
     number_format: FormatOpt = None, wait: Wait = DEFAULT_WAIT_S,
 ) -> None:
     """Push appointments: one event and one reminder call each (columns: phone_number, start, end, title,
-    description, calendar, notice_at, transfer_to)."""
+    description, calendar, notice_at, transfer_to).
+
+    Example: antbot push appointments --table bookings --calendar "Clinic Q1" --notice-before PT2H
+
+    Exit codes: 0 every row sent or present; 6 rows rejected (push_rejects); 7 rows failed (push_ledger);
+    8 stopped for --yes; 2 a bad option or input; 3/4/5 AntBot refused, unreachable, or answered an error;
+    9 a load holds the DuckDB file; 130/143 interrupted (run again).
+    """
     _push(AppointmentOptions(table=table, query=query, destination=destination,  # type: ignore[arg-type]
                              duckdb_path=duckdb, dataset=dataset, target=calendar, dry_run=dry_run, update=update,
                              batch_size=batch_size, concurrency=concurrency or max_concurrency(), yes=yes,
@@ -180,7 +201,14 @@ def campaigns(
 ) -> None:
     """Create, update, start, pause and end campaigns (one row each, keyed by name; columns: name, phonebook,
     survey, gateway, frequency, starting_date, expiration_date, daily_start_time, daily_stop_time, callerid,
-    description, status)."""
+    description, status).
+
+    Example: antbot push campaigns --table renewal_campaigns --dry-run
+
+    Exit codes: 0 every row sent or present; 6 rows rejected (push_rejects); 7 rows failed (push_ledger);
+    8 stopped for --yes; 2 a bad option or input; 3/4/5 AntBot refused, unreachable, or answered an error;
+    9 a load holds the DuckDB file; 130/143 interrupted (run again).
+    """
     _push(CampaignPushOptions(table, query, destination, duckdb, dataset,  # type: ignore[arg-type]
                               dry_run=dry_run, yes=yes, allow_outside_hours=allow_outside_hours, wait_s=wait),
           postgres_dsn, run_campaign_push)

@@ -146,7 +146,8 @@ def test_in_a_log_the_summary_is_time_stamped_lines_or_json_with_rows_read_and_n
 
 def test_every_command_help_shows_flags_an_example_and_exit_codes():
     runner = CliRunner()
-    for command in (["load"], ["health"]):
+    for command in (["load"], ["health"], ["views"], ["report"], ["demo"], ["compliance"], ["sandbox", "serve"],
+                    ["push", "contacts"], ["push", "dnc"], ["push", "campaigns"], ["push", "appointments"]):
         shown = runner.invoke(app, [*command, "--help"], terminal_width=200)
         assert shown.exit_code == 0
         assert "Example:" in shown.output and "Exit codes:" in shown.output, (command, shown.output)
