@@ -49,7 +49,7 @@ def test_a_start_date_in_the_future_is_refused_before_any_request(sandbox, tmp_p
 
 
 @pytest.mark.parametrize(("setting", "value", "part"), [
-    ("SOURCES__ANTBOT__START_DATE", (datetime.now(UTC) + timedelta(days=400)).isoformat(), "in the future"),
+    ("SOURCES__ANTBOT__START_DATE", "2999-01-01T00:00:00+07:00", "in the future"),
     ("SOURCES__ANTBOT__VERIFY_DAYS", "-1", "verify_days: between 0 and"),
     ("SOURCES__ANTBOT__VERIFY_DAYS", "1000000000", "verify_days: between 0 and"),
 ])
