@@ -101,7 +101,7 @@ def _heatmap(fig: Figure, ax, grid: pd.DataFrame, title: str, cmap: str, percent
     image = ax.imshow(grid.to_numpy(dtype=float), aspect="auto", cmap=cmap, interpolation="nearest", **limits)
     ax.set_facecolor("#f0f0f0")
     ax.set_yticks(range(len(grid.index)), [str(v) for v in grid.index], fontsize=9)
-    step = -(-len(grid.columns) // 24)  # at most 24 tick labels
+    step = max(1, -(-len(grid.columns) // 24))  # at most 24 tick labels
     ticks = range(0, len(grid.columns), step)
     ax.set_xticks(ticks, [str(grid.columns[i]) for i in ticks], fontsize=8)
     ax.set_title(title, loc="left", fontsize=11, fontweight="bold")

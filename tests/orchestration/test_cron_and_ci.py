@@ -50,7 +50,7 @@ def test_the_readme_cron_line_twice_with_the_pipeline_dir_deleted_between(sandbo
         .replace("[sources.antbot]\n", f'[sources.antbot]\nbase_url = "{sandbox.base_url}"\npage_size = 100\n'))
     command = command.replace("/srv/antbot", str(srv)).replace(".venv/bin/antbot", ANTBOT)
     log = srv / "load.log"
-    pipeline_dir = tmp_path / "dlt" / "pipelines" / "warehouse"  # named after its DuckDB file
+    pipeline_dir = tmp_path / "dlt" / "pipelines" / "antbot_data"  # named after its DuckDB file (secrets.toml)
 
     def run(i: int) -> dict[str, int]:
         if i:

@@ -205,7 +205,9 @@ def test_a_create_refused_because_the_name_exists_is_adopted_not_repeated(start_
     client.request("POST", "campaigns/", json=plan.changes[0].body)
     wh = Warehouse.open("duckdb", "antbot", DB)
     try:
-        counts = CampaignApplier(client, plan, Ledger(wh, "campaigns")).run()  # type: ignore[arg-type]
+        ledger = Ledger(wh, "campaigns")  # type: ignore[arg-type]
+        ledger.start_run("test", dry_run=False)  # as a push does: the records' tables exist before its writes
+        counts = CampaignApplier(client, plan, ledger).run()
     finally:
         wh.close()
     assert counts["created"] == 1 and counts["failed"] == 0

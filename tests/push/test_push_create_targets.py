@@ -11,7 +11,6 @@ from collections import Counter
 from support import DB, connect, fresh_numbers, use_sandbox, write_table
 from typer.testing import CliRunner
 
-from antbot_source.errors import PUSH_REJECTED
 from antbot_source.push import PushOptions, run_push
 from antbot_source.push.normalise import number_key
 from antbot_source.sandbox import Habits
@@ -31,7 +30,8 @@ def test_a_missing_phonebook_is_refused_planned_on_dry_run_then_created_once(san
     args = ["contacts", "--table", "weekly", "--duckdb", DB, "--phonebook", "Renewals W49"]
 
     refused = runner.invoke(push_app, args)
-    assert refused.exit_code == PUSH_REJECTED and "unknown phonebook 'Renewals W49'" in refused.output
+    # without the flag an unknown --phonebook is a bad option: one line, exit 2, nothing sent
+    assert refused.exit_code == 2 and "unknown phonebook 'Renewals W49'" in refused.output
     dry = runner.invoke(push_app, [*args, "--create-phonebook", "--dry-run"])
     assert dry.exit_code == 0 and "'Renewals W49' does not exist" in dry.output, dry.output
     assert re.search(r"│ to create +│ 5 ", dry.output) and "(to create)" in dry.output, dry.output

@@ -30,7 +30,7 @@ def test_a_load_under_latency_throttle_inserts_late_rows_5xx_and_token_expiry_eq
     assert stats["requests"]["POST /rest-api/get-token/"] > 3, "tokens expired during the walk and were renewed"
 
     sb.set_habits(live_inserts_per_page=0, late_cdrs_per_page=0, error_rate=0.0)
-    load_account(sb, pipeline=pipeline, resources=["cdr", "contacts"], lookback_hours=100_000)
+    load_account(sb, pipeline=pipeline, resources=["cdr", "contacts"], lookback_hours=8_760)
     truth = sb.truth("demo")
     assert_equals_truth(pipeline, {"cdr": truth["cdr"], "contacts": truth["contacts"]})
 
