@@ -29,8 +29,9 @@ from rich.console import Console
 from antbot_source.api.client import AntBotClient, ClientConfig
 from antbot_source.pipeline import LoadSummary, build_pipeline, run_load
 from antbot_source.push import PushOptions, run_push
+from antbot_source.rows.schema import json_fields
 from antbot_source.sandbox import SandboxHandle
-from antbot_source.settings import DEFAULT_DUCKDB, TABLE_NAMES
+from antbot_source.settings import DEFAULT_DUCKDB, TABLE_NAMES, endpoint
 
 # --- the sandbox: configuration and plain HTTP ---
 
@@ -114,9 +115,10 @@ def assert_equals_truth(pipeline: dlt.Pipeline, truth: dict[str, dict[str, Any]]
         assert got["count"] == expected["count"], table
 
 
-def _comparable(value: Any) -> Any:
-    """JSON as Python objects: DuckDB returns JSON columns as text, psycopg2 as parsed objects."""
-    if isinstance(value, str) and value[:1] in "{[":
+def _comparable(value: Any, is_json: bool) -> Any:
+    """JSON as Python objects: DuckDB returns JSON columns as text, psycopg2 as parsed objects (a bare
+    scalar too, as collected_data may hold)."""
+    if is_json and isinstance(value, str):
         try:
             return orjson.loads(value)
         except orjson.JSONDecodeError:
@@ -133,7 +135,9 @@ def snapshot(pipeline: dlt.Pipeline, tables: tuple[str, ...] = TABLE_NAMES) -> d
             with client.execute_query(f"SELECT * FROM {name} ORDER BY id") as cur:
                 cols = [d[0] for d in cur.description]
                 keep = [i for i, c in enumerate(cols) if not c.startswith("_dlt")]
-                out[table] = [tuple(_comparable(row[i]) for i in keep) for row in cur.fetchall()]
+                json_columns = set(json_fields(endpoint(table).type_key))
+                out[table] = [tuple(_comparable(row[i], cols[i] in json_columns) for i in keep)
+                              for row in cur.fetchall()]
     return out
 
 
