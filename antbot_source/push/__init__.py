@@ -23,7 +23,7 @@ from antbot_source.push.apply import Applier
 from antbot_source.push.ledger import Ledger
 from antbot_source.push.normalise import Kind, NumberFormat, parse_phone
 from antbot_source.push.plan import Client, Plan, build_plan, require_columns
-from antbot_source.push.read import Destination, Warehouse, input_sql
+from antbot_source.push.read import Destination, open_input
 from antbot_source.push.show import show_dialling, show_plan, show_summary
 from antbot_source.push.targets import create_targets, missing_target_names
 from antbot_source.settings import DEFAULT_DATASET, DEFAULT_DUCKDB
@@ -78,9 +78,7 @@ def run_push(client: Client, opts: PushOptions, console: Console | None = None,
              notify: Notify = log.warning) -> PushResult:
     """Plan and (unless a dry run, or stopped for confirmation) apply one push."""
     console = console or Console()
-    sql = input_sql(opts.table, opts.query, opts.dataset, opts.destination)  # checked before anything opens
-    wh = Warehouse.open(opts.destination, opts.dataset, opts.duckdb_path, opts.postgres_dsn,
-                        wait_s=opts.wait_s, notify=notify)
+    wh, sql = open_input(opts, notify)
     try:
         columns, rows = wh.read_input(sql)
         require_columns(opts.kind, columns, opts.target)

@@ -44,7 +44,7 @@ from antbot_source.push.appointments import (
 )
 from antbot_source.push.ledger import Ledger
 from antbot_source.push.plan import Client
-from antbot_source.push.read import Warehouse, input_sql
+from antbot_source.push.read import open_input
 from antbot_source.push.show import SAMPLE, show_summary
 
 log = logging.getLogger(__name__)
@@ -212,9 +212,7 @@ def run_appointments(client: Client, opts: AppointmentOptions, console: Console 
                      notify: Notify = log.warning) -> AppointmentResult:
     """Plan and (unless a dry run, or stopped for confirmation) apply one appointments push."""
     console = console or Console()
-    sql = input_sql(opts.table, opts.query, opts.dataset, opts.destination)  # checked before anything opens
-    wh = Warehouse.open(opts.destination, opts.dataset, opts.duckdb_path, opts.postgres_dsn,
-                        wait_s=opts.wait_s, notify=notify)
+    wh, sql = open_input(opts, notify)
     try:
         _, rows = wh.read_input(sql)
         ledger = Ledger(wh, KIND)  # type: ignore[arg-type]

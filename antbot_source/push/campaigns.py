@@ -27,7 +27,7 @@ from antbot_source.push.campaign_apply import CampaignApplier
 from antbot_source.push.campaign_plan import API_FIELDS, CampaignPlan, build_campaign_plan
 from antbot_source.push.ledger import Ledger
 from antbot_source.push.plan import Client
-from antbot_source.push.read import Destination, Warehouse, input_sql
+from antbot_source.push.read import Destination, open_input
 from antbot_source.settings import DEFAULT_DATASET, DEFAULT_DUCKDB
 
 __all__ = ["CampaignPushOptions", "CampaignPushResult", "run_campaign_push"]
@@ -68,9 +68,7 @@ def run_campaign_push(client: Client, opts: CampaignPushOptions, console: Consol
     """Plan and (unless a dry run, or stopped for confirmation) apply one campaign push."""
     console = console or Console()
     rules = calling_rules()
-    sql = input_sql(opts.table, opts.query, opts.dataset, opts.destination)  # checked before anything opens
-    wh = Warehouse.open(opts.destination, opts.dataset, opts.duckdb_path, opts.postgres_dsn,
-                        wait_s=opts.wait_s, notify=notify)
+    wh, sql = open_input(opts, notify)
     try:
         _, rows = wh.read_input(sql)
         ledger = Ledger(wh, KIND)  # type: ignore[arg-type]

@@ -180,3 +180,13 @@ class Warehouse:
     def close(self) -> None:
         """Close the connection."""
         self.conn.close()
+
+
+def open_input(opts: Any, notify: Notify) -> tuple[Warehouse, str]:
+    """The warehouse of a push and the checked statement that reads its input (`input_sql`, checked before
+    anything opens); `opts` is any push's options (table, query, destination, dataset, duckdb_path,
+    postgres_dsn, wait_s). Close the warehouse when done."""
+    sql = input_sql(opts.table, opts.query, opts.dataset, opts.destination)
+    return Warehouse.open(opts.destination, opts.dataset, opts.duckdb_path, opts.postgres_dsn,
+                          wait_s=opts.wait_s, notify=notify), sql
+
