@@ -1,7 +1,7 @@
 """The library entry point of a load: build the pipeline, guard it, run it to the end of the CDR backlog.
 
 `load()` is what the `antbot load` command, the demo, the notebook and orchestrators call: one run
-at a time per pipeline and per destination (`antbot_source.destination.locks`), a probe of the API before
+at a time per pipeline and per destination (`antbot_source.destination.locks`), a connection check of the API before
 anything else, a pending package of an interrupted run finished first, tables loaded the old way
 rebuilt, CDR ids that an earlier version doubled repaired, then runs until the CDR backlog is read,
 the analytics views, and the data dictionary as comments. `build_pipeline` and `run_load` are its
@@ -31,7 +31,7 @@ from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.extract.source import DltSource
 
 from antbot_source.analytics.views import create_views, drop_views
-from antbot_source.api.client import probe
+from antbot_source.api.client import check_connection
 from antbot_source.api.config import client_config
 from antbot_source.destination.comments import comment_dataset
 from antbot_source.destination.locks import Notify, exclusive, open_duckdb, postgres_advisory_lock
@@ -51,8 +51,8 @@ MAX_RUNS = 10_000
 # long enough for an analyst's query or the tail of the previous scheduled run, short enough that a
 # run on a 15-minute schedule never queues behind a backfill of hours (it exits 9; the next one goes).
 DEFAULT_WAIT_S = 60.0
-# the endpoint the probe before a load reads one row of
-PROBE_PATH = endpoint("campaigns").path
+# the endpoint the connection check before a load reads one row of
+CHECK_PATH = endpoint("campaigns").path
 # a pipeline's name names its working dir and lock file: a plain name, never a path out of the pipelines dir
 PIPELINE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 # the settings of the AntBot client among a source's arguments
@@ -476,7 +476,7 @@ def load(
     **source_args: Any,
 ) -> LoadSummary:
     """Everything `antbot load` does, for a scheduler, a notebook or a script: one run at a time, the
-    probe, an interrupted package finished, old-style tables rebuilt, the CDR backlog read to its end
+    connection check, an interrupted package finished, old-style tables rebuilt, the CDR backlog read to its end
     in bounded runs, parquet wherever the destination takes it, the analytics views, the data
     dictionary as comments on the tables and views (DuckDB, PostgreSQL).
 
@@ -517,7 +517,7 @@ def load(
             raise ConfigError("--publish makes a copy of a DuckDB destination: on a warehouse, give dashboards a "
                               "read-only role instead")
         publish = check_publish_path(publish, duckdb_file(duckdb_path, credentials), dataset)
-    probe(client_config(**{k: v for k, v in source_args.items() if k in CLIENT_SETTINGS}), PROBE_PATH)
+    check_connection(client_config(**{k: v for k, v in source_args.items() if k in CLIENT_SETTINGS}), CHECK_PATH)
     with exclusive_pipeline(destination=destination, duckdb_path=duckdb_path, dataset=dataset,
                             pipeline_name=pipeline_name, credentials=credentials, progress=progress,
                             pipelines_dir=pipelines_dir, wait_s=wait_s, notify=notify) as pipeline:

@@ -20,7 +20,7 @@ DEFAULT_DUCKDB = "antbot_data.duckdb"
 # the pipeline's name on destinations other than DuckDB (there it is the file's stem: pipeline.pipeline_name_for)
 DEFAULT_PIPELINE = "antbot"
 DEFAULT_LOOKBACK_HOURS = 3.0
-# How often every table is read in full, for the edits no probe sees (a contact's name, a campaign's
+# How often every table is read in full, for the edits change detection cannot see (a contact's name, a campaign's
 # settings, an event's status). A day: edits land by the next morning's reports, as with the daily
 # re-backfill other connectors use by default, and a reconcile costs what a full read costs, once
 # a day instead of on each of the 96 runs of a 15-minute schedule.
@@ -38,9 +38,9 @@ class Endpoint:
     """How one destination table is read.
 
     `read`: "full" reads the whole list at a reconcile and merges it, deleting rows the API no longer
-    has, and between reconciles probes it for new rows and deletes (`ordered_by_id`: the API lists
+    has, and between reconciles detects its new rows and deletes (`ordered_by_id`: the API lists
     it by id, new rows last; an unordered list is read in full every run); "per_campaign" reads
-    `subscriber-list/` campaign by campaign, and between reconciles probes it and counts it per
+    `subscriber-list/` campaign by campaign, and between reconciles detects its changes and counts it per
     status; "cdr" is the windowed, look-back read of call records. `params` are fixed filters sent
     on every read; `types` names the entry of `schema.TABLE_TYPES` when it is not the table name;
     `split_by` reads a full table in parts, one per parent row.

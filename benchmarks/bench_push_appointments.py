@@ -32,7 +32,7 @@ from rich.table import Table
 
 from antbot_source.api.client import ClientConfig
 from antbot_source.push.appointments_apply import AppointmentOptions, run_appointments
-from antbot_source.push.normalise import number_key
+from antbot_source.push.validate import number_key
 from antbot_source.sandbox import Habits, run_sandbox
 
 VN = timezone(timedelta(hours=7))

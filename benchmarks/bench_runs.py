@@ -8,7 +8,7 @@ statuses):
 - a churn: 300 new CDRs (50 campaign calls, 250 OTP calls, whatever the hour), 100 subscriber moves
   without a call, 20 new contacts, 10 edits, 5 deleted contacts; everything but the edits must be exact;
 - nothing new again (the look-back now holds the churn's CDRs);
-- a reconcile (`--reconcile`): every table read in full, what every run cost before probes.
+- a reconcile (`--reconcile`): every table read in full, what every run cost before change detection.
 
     .venv/bin/python benchmarks/bench_runs.py [--sizes 3750,30000,250000]
 """

@@ -33,7 +33,7 @@ def main(cdrs: Annotated[int, typer.Option(help="CDRs in the sandbox account.")]
         import duckdb
 
         from antbot_source.analytics.views import create_views
-        from antbot_source.compliance.summary import read_summary
+        from antbot_source.compliance.breaches import read_summary
         from antbot_source.pipeline import build_pipeline, run_load
         from antbot_source.sandbox import run_sandbox
 

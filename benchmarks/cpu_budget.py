@@ -36,7 +36,7 @@ from rich.table import Table
 
 from antbot_source.api.client import AntBotClient, ClientConfig
 from antbot_source.pipeline import DUCKDB_LOAD_SETTINGS
-from antbot_source.resources.cdr.pages import parse_page
+from antbot_source.resources.cdr.typed_pages import parse_page
 from antbot_source.sandbox import run_sandbox
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,7 +9,7 @@ import typer
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from rich.console import Console
 
-from antbot_source.analytics.summary import campaign_kpis_table
+from antbot_source.analytics.kpi_table import campaign_kpis_table
 from antbot_source.analytics.views import create_views, missing_tables
 from antbot_source.errors import ConfigError, require_extra
 from antbot_source.pipeline import DEFAULT_WAIT_S, dataset_pipeline

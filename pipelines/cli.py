@@ -2,7 +2,7 @@
 
 import typer
 
-from antbot_source.sandbox.cli import sandbox_app
+from antbot_source.sandbox.serve_cmd import sandbox_app
 from pipelines.analytics_cmd import report, views
 from pipelines.compliance_cmd import compliance
 from pipelines.demo import demo

@@ -13,9 +13,9 @@ import typer
 from rich.console import Console
 
 from antbot_source.analytics.views import SOURCE_TABLES, create_views, missing_tables
+from antbot_source.compliance.breaches import read_summary, summary_tables
+from antbot_source.compliance.rule_views import source_tables
 from antbot_source.compliance.rules import calling_rules
-from antbot_source.compliance.summary import read_summary, summary_tables
-from antbot_source.compliance.views import source_tables
 from antbot_source.errors import ConfigError
 from antbot_source.pipeline import DEFAULT_WAIT_S, dataset_pipeline
 from antbot_source.settings import DEFAULT_DATASET

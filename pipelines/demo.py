@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from antbot_source.analytics.summary import campaign_kpis_table
+from antbot_source.analytics.kpi_table import campaign_kpis_table
 from antbot_source.analytics.views import create_views
 from antbot_source.api.client import ClientConfig
 from antbot_source.destination.locks import check_duckdb_file, open_duckdb

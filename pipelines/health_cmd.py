@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from antbot_source.health.lateness import hours
-from antbot_source.health.show import RECENT_RUNS, last_load_age, last_run_warnings, recent_health
+from antbot_source.health.recent import RECENT_RUNS, last_load_age, last_run_warnings, recent_health
 from antbot_source.pipeline import DEFAULT_WAIT_S, dataset_pipeline
 from antbot_source.settings import DEFAULT_DATASET
 from pipelines.analytics_cmd import DatasetOption, DestinationOption, DuckdbOption, WaitOption

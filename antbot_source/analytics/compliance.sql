@@ -1,5 +1,5 @@
 -- Calling-rule compliance views; the same text runs on DuckDB and PostgreSQL.
--- antbot_source/compliance/views.py fills in the quoted dataset name and the configured rules
+-- antbot_source/compliance/rule_views.py fills in the quoted dataset name and the configured rules
 -- ({timezone}, {first_hour}, {last_hour}, {max_calls}, {exempt}, {dnc_extra}) and the number keys
 -- ({key:<column>}: a one-row SELECT of phone_e164, E.164 for a valid number of the account's region,
 -- else 'raw:' and its digits, joined CROSS JOIN LATERAL).

@@ -17,7 +17,7 @@ from antbot_source.analytics.labels import (
     NER_CAUSES,
     Q850_CAUSES,
 )
-from antbot_source.compliance import views as compliance
+from antbot_source.compliance import rule_views as compliance
 from antbot_source.compliance.rules import CallingRules, calling_rules
 from antbot_source.destination.comments import dialect, write_comments
 

@@ -3,21 +3,21 @@ for it.
 
 AntBot throttles each user (Django REST Framework: N requests per S seconds, a sliding window, then
 429 with `Retry-After`), and the dialer's operators spend the same budget. So a run keeps one
-`Ledger` per account: its threads share it in memory, its walker processes map it from a file
+`BudgetFile` per account: its threads share it in memory, its walker processes map it from a file
 (`RequestBudget.shared`), and every request takes its turn from it:
 
 - until the first 429 nothing waits: a backfill fills the throttle's window as fast as its requests
   in flight go;
 - the first 429 pauses everyone until its `Retry-After`, and the throttle's rate is learned from it
-  (`Ledger.learned_rate`: what the server granted over the span its window holds);
+  (`BudgetFile.learned_rate`: what the server granted over the span its window holds);
 - when a pause ends one request goes alone and the others wait for its answer, then the pace climbs
   from a tenth of the rate to all of it over RAMP_S: a sliding window frees its slots as unevenly
   as they were spent, and a 429 meanwhile pauses everyone again (no retry storm at a pause's end);
 - requests are spaced at the rate by pyrate-limiter's GCRA, whose one number of state (the
-  theoretical arrival time) lives in the ledger, so threads and processes take turns instead of
+  theoretical arrival time) lives in the budget file, so threads and processes take turns instead of
   each pacing itself at a guessed share;
 - a later 429 lowers the rate by a tenth (at most once a second) and only its own request waits;
-  every PROBE_EVERY_S without one raises it, slowly just after a 429 and faster the longer none
+  every RAISE_EVERY_S without one raises it, slowly just after a 429 and faster the longer none
   comes, so the pace follows what the server grants (it falls when the dialer's operators spend
   more, and climbs back when they stop) and 429s stay rare;
 - `max_requests_per_second` (SOURCES__ANTBOT__MAX_REQUESTS_PER_SECOND) caps the run's rate from its
@@ -41,8 +41,8 @@ from pyrate_limiter.abstracts.algorithm import Decision, StateAlgorithm
 from pyrate_limiter.abstracts.store import StateStore
 
 LEARN_WINDOW_S = 60
-PROBE_EVERY_S = 2.0
-# the pace climbs at each probe, by 1 % at the first after a 429 and twice as much at each next one
+RAISE_EVERY_S = 2.0
+# the pace climbs at each rate increase, by 1 % at the first after a 429 and twice as much at each next one
 # (10 % at most), and falls by a tenth at a 429: near the throttle's rate it climbs back slowly (a 429
 # costs the requests in flight with it), far below it (the dialer's users stopped) it climbs fast
 FIRST_GAIN, MAX_GAIN = 0.01, 0.10
@@ -60,22 +60,22 @@ _SIZE = _HEAD.size + _SECOND.size * LEARN_WINDOW_S
 
 
 class Head(NamedTuple):
-    """The ledger's first numbers (times in epoch seconds)."""
+    """The budget file's first numbers (times in epoch seconds)."""
 
     pause: float  # nobody sends before this
     rate: float  # requests a second learned from the throttle (0: no 429 yet)
     last_429: float
-    last_probe: float  # the last time the rate was raised
+    last_raise: float  # the last time the rate was raised
     first_grant: float  # the first request the server granted
     trial: float  # after a pause: -1 until one request goes alone, then when it went, 0 once it was granted
     resumed: float  # when the last one that went alone was granted
     tat: int  # GCRA's theoretical arrival time (epoch microseconds)
 
 
-class Ledger(StateStore):
+class BudgetFile(StateStore):
     """The budget's numbers, in anonymous memory (one process) or a file its walker processes map.
 
-    Also the GCRA state store: `check` reads, steps and writes the arrival time under the ledger's
+    Also the GCRA state store: `check` reads, steps and writes the arrival time under the budget file's
     locks (a thread lock, and between processes an flock on `<path>.lock`)."""
 
     def __init__(self, path: str | None = None):
@@ -90,8 +90,8 @@ class Ledger(StateStore):
             self._file_lock = FileLock(path + ".lock", thread_local=False)  # threads queue on the thread lock
 
     @classmethod
-    def create(cls, path: str | Path, copy_of: Ledger) -> Ledger:
-        """A file ledger at `path` holding what `copy_of` holds now."""
+    def create(cls, path: str | Path, copy_of: BudgetFile) -> BudgetFile:
+        """A budget file at `path` holding what `copy_of` holds now."""
         Path(path).write_bytes(bytes(copy_of._map[:]))
         return cls(str(path))
 
@@ -137,7 +137,7 @@ class Ledger(StateStore):
             best = max(best, granted / (now - second + wait))
         return best
 
-    def replace_with(self, other: Ledger) -> None:
+    def replace_with(self, other: BudgetFile) -> None:
         self._map[:] = other._map[:]
 
     # -- pyrate-limiter's StateStore: GCRA's one number of state, the theoretical arrival time ----
@@ -157,32 +157,32 @@ class Ledger(StateStore):
 
 
 class RequestBudget:
-    """What the requests of one account wait for: the ledger's pause and its learned or set rate."""
+    """What the requests of one account wait for: the budget file's pause and its learned or set rate."""
 
     def __init__(self, max_per_second: float | None = None):
         self._cap = max_per_second
-        self.ledger = Ledger()
+        self.file = BudgetFile()
         self._gcra = GCRA()
         self.throttled = 0  # 429s seen by this process
 
     @contextmanager
     def shared(self, path: str | Path) -> Iterator[str]:
-        """Move the ledger to a file at `path` that walker processes map (`attach`) while this lasts;
-        yields the path to give them. Afterwards the ledger is this process's own again."""
-        mine = self.ledger
-        self.ledger = Ledger.create(path, mine)
+        """Move the budget file to a file at `path` that walker processes map (`attach`) while this lasts;
+        yields the path to give them. Afterwards the budget file is this process's own again."""
+        mine = self.file
+        self.file = BudgetFile.create(path, mine)
         try:
             yield str(path)
         finally:
-            with self.ledger.locked():
-                mine.replace_with(self.ledger)
+            with self.file.locked():
+                mine.replace_with(self.file)
             # not closed: the requests of other tables in flight may still hold it (the collector unmaps it)
-            self.ledger = mine
+            self.file = mine
 
     def attach(self, path: str) -> None:
-        """Take turns from the ledger file of the run that started this (walker) process."""
-        if self.ledger.path != path:
-            self.ledger = Ledger(path)
+        """Take turns from the budget file of the run that started this (walker) process."""
+        if self.file.path != path:
+            self.file = BudgetFile(path)
 
     def _rate(self, learned: float) -> float | None:
         rates = [r for r in (learned or None, self._cap) if r]
@@ -190,30 +190,30 @@ class RequestBudget:
 
     def wait(self) -> None:
         """Block until a request may be sent."""
-        ledger = self.ledger
+        file = self.file
         while True:
-            head, now = ledger.head(), time.time()
+            head, now = file.head(), time.time()
             if head.pause > now:
                 time.sleep(head.pause - now)
                 continue
             if head.trial:
                 if head.trial < 0 or now - head.trial > TRIAL_TIMEOUT_S:
-                    with ledger.locked():  # the first to come after the pause goes alone
-                        head = ledger.head()
+                    with file.locked():  # the first to come after the pause goes alone
+                        head = file.head()
                         if head.trial < 0 or now - head.trial > TRIAL_TIMEOUT_S:
-                            ledger.set_head(head._replace(trial=now))
+                            file.set_head(head._replace(trial=now))
                             return
                 else:  # a sliding window frees its slots as unevenly as they were spent: wait for its answer
                     time.sleep(TRIAL_POLL_S)
                 continue
-            if head.rate and now - max(head.last_429, head.last_probe) > PROBE_EVERY_S:
-                with ledger.locked():  # no 429 for a while: ask for more
-                    head = ledger.head()
-                    if now - max(head.last_429, head.last_probe) > PROBE_EVERY_S:
-                        probes = min(int((now - head.last_429) / PROBE_EVERY_S), 8)
-                        gain = min(MAX_GAIN, FIRST_GAIN * 2 ** max(probes - 1, 0))
-                        head = head._replace(rate=head.rate * (1 + gain), last_probe=now)
-                        ledger.set_head(head)
+            if head.rate and now - max(head.last_429, head.last_raise) > RAISE_EVERY_S:
+                with file.locked():  # no 429 for a while: ask for more
+                    head = file.head()
+                    if now - max(head.last_429, head.last_raise) > RAISE_EVERY_S:
+                        raises = min(int((now - head.last_429) / RAISE_EVERY_S), 8)
+                        gain = min(MAX_GAIN, FIRST_GAIN * 2 ** max(raises - 1, 0))
+                        head = head._replace(rate=head.rate * (1 + gain), last_raise=now)
+                        file.set_head(head)
             rate = self._rate(head.rate)
             if rate is None:
                 return
@@ -221,7 +221,7 @@ class RequestBudget:
                 rate *= max(0.1, (now - head.resumed) / RAMP_S)
             # no burst: after a pause or a lull the requests queued behind it go one by one at the rate
             spacing = Rate(max(1, round(rate * 100)), 100_000, burst=1)
-            decision = ledger.check(self._gcra, [spacing], int(now * 1000), 1)
+            decision = file.check(self._gcra, [spacing], int(now * 1000), 1)
             if decision.allowed:
                 return
             time.sleep((decision.retry_after_ms or 1) / 1000)
@@ -232,16 +232,16 @@ class RequestBudget:
         a pause; a later one lowers the rate by a tenth (at most once a second), and only the refused
         request waits."""
         now = time.time()
-        ledger = self.ledger
+        file = self.file
         if status != 429:
-            ledger.grant(now)
+            file.grant(now)
             return
         self.throttled += 1
         wait = retry_after if retry_after is not None else 1.0
-        with ledger.locked():
-            head = ledger.head()
+        with file.locked():
+            head = file.head()
             if not head.rate or head.trial > 0 or now - head.resumed < RAMP_S:  # the first, or the window is still full
-                rate = head.rate or ledger.learned_rate(head.first_grant or now, now, max(wait, 0.5))
+                rate = head.rate or file.learned_rate(head.first_grant or now, now, max(wait, 0.5))
                 pause = max(head.pause, now + wait)
                 # one request goes when the pause ends; the pacing starts when it is granted
                 head = head._replace(pause=pause, trial=-1.0, tat=max(head.tat, int(pause * 1_000_000)))
@@ -249,4 +249,4 @@ class RequestBudget:
                 rate = head.rate * BACK_OFF
             else:
                 return
-            ledger.set_head(head._replace(rate=max(1.0, rate), last_429=now))
+            file.set_head(head._replace(rate=max(1.0, rate), last_429=now))

@@ -43,8 +43,8 @@ TOKEN_KEYS = ("access", "access_token", "token")
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 # renewals of the token for one request, when other requests in flight keep spending the new ones
 MAX_RENEWALS = 3
-# a probe before a run: a host that does not accept the first connection within this fails the run at once
-PROBE_CONNECT_S = 10.0
+# the connection check before a run: a host that does not accept the first connection within this fails the run at once
+CHECK_CONNECT_S = 10.0
 # what OpenSSL says when an https request meets a server answering plain http
 PLAIN_HTTP_ANSWERS = frozenset({"WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "HTTP_REQUEST"})
 # a Retry-After longer than this is not honoured as given (a stuck header must not stall a load for hours)
@@ -64,7 +64,7 @@ class ClientConfig:
     timeout: float = 30.0
     max_attempts: int = 8
     # the account's request budget (api/budget.py): a cap in requests per second for the whole run,
-    # and the ledger file a run's walker processes share
+    # and the budget file a run's walker processes share
     max_requests_per_second: float | None = None
     budget_path: str | None = None
 
@@ -169,7 +169,7 @@ def budget_of(config: ClientConfig) -> RequestBudget:
         budget = _BUDGETS.get(key)
         if budget is None:
             budget = _BUDGETS[key] = RequestBudget(config.max_requests_per_second)
-        if config.budget_path:  # a walker: the ledger of the run that started it
+        if config.budget_path:  # a walker: the budget file of the run that started it
             budget.attach(config.budget_path)
         return budget
 
@@ -202,7 +202,7 @@ def _credentials(config: ClientConfig) -> str | None:
 
 
 def _tokens_of(config: ClientConfig) -> _Tokens:
-    """The token `config`'s clients share in this process: the probe's serves the run, and a renewal
+    """The token `config`'s clients share in this process: the connection check's serves the run, and a renewal
     by one client serves them all (a login is a request of the throttle's budget and a round trip).
     An account with a username is one account whatever token a config starts with (a walker's config
     carries the run's), and only with the password that obtained its token: a wrong password after a
@@ -219,15 +219,15 @@ class AntBotClient:
     `stats` counts what its requests cost; `counted()` gives a view counting into other stats.
     """
 
-    def __init__(self, config: ClientConfig, *, probe: bool = False):
+    def __init__(self, config: ClientConfig, *, connection_check: bool = False):
         self.config = config
-        self._probe = probe
+        self._connection_check = connection_check
         self._base = config.base_url.rstrip("/") + "/"
         self._http = httpx.Client(
             base_url=self._base,
-            # a probe gives up connecting after PROBE_CONNECT_S; the run's requests keep the configured timeout
-            timeout=httpx.Timeout(config.timeout, connect=min(config.timeout, PROBE_CONNECT_S))
-            if probe else config.timeout,
+            # a connection check gives up connecting after CHECK_CONNECT_S; the run's requests keep the configured timeout
+            timeout=httpx.Timeout(config.timeout, connect=min(config.timeout, CHECK_CONNECT_S))
+            if connection_check else config.timeout,
             headers={"Accept": "application/json", "User-Agent": "antbot-dlt"},
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=32),
         )
@@ -272,7 +272,7 @@ class AntBotClient:
             wait=_WaitRetryAfter(),
             retry=retry_if_exception(
                 (lambda exc: retryable(exc) and not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout))
-                if self._probe else retryable
+                if self._connection_check else retryable
             ),
             reraise=True,
             before_sleep=before_sleep,
@@ -292,7 +292,7 @@ class AntBotClient:
         except _Retryable as exc:
             return exc.response
         except httpx.TransportError as exc:
-            tries = "" if self._probe else f" after {self.config.max_attempts} attempts"
+            tries = "" if self._connection_check else f" after {self.config.max_attempts} attempts"
             target = httpx.URL(url)
             where = f"{target.scheme}://{target.netloc.decode()}/" if target.is_absolute_url else self._base
             raise UnreachableError(f"cannot reach AntBot at {hide_userinfo(where)} ({_transport_cause(exc)}){tries}") \
@@ -429,11 +429,11 @@ class AntBotClient:
                 yield page.rows
 
 
-def probe(config: ClientConfig, path: str) -> None:
+def check_connection(config: ClientConfig, path: str) -> None:
     """One authenticated GET of `path` before a run, as mature connectors check a connection first:
     bad credentials, a host that refuses or does not accept the first connection, or an answer that
     is not a list fail here, in seconds, instead of after every back-off of the run."""
-    with AntBotClient(config, probe=True) as client:
+    with AntBotClient(config, connection_check=True) as client:
         ListPage.parse(client.get_bytes(path, params={"page_size": 1}), describe(path))
 
 

@@ -1,5 +1,5 @@
 """The AntBot client configuration as dlt resolves it (section `sources.antbot`), for commands that
-talk to the API outside the source: the probe before a load, and `antbot push`."""
+talk to the API outside the source: the connection check before a load, and `antbot push`."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def client_config(
     max_requests_per_second: float | None = None,
 ) -> ClientConfig:
     """The ClientConfig of SOURCES__ANTBOT__* / `[sources.antbot]`, the same keys the source reads: the
-    probe and the push go through the account's request budget under the same cap as the load."""
+    connection check and the push go through the account's request budget under the same cap as the load."""
     return ClientConfig(base_url=base_url, username=username, password=password, access_token=access_token,
                         token_path=token_path, page_size=page_size, timeout=timeout, max_attempts=max_attempts,
                         max_requests_per_second=max_requests_per_second or None)

@@ -20,7 +20,7 @@ import duckdb
 
 from antbot_source.destination.comments import sql_literal
 from antbot_source.pipeline import load
-from antbot_source.push.ledger import Ledger
+from antbot_source.push.ledger import PushLedger
 from antbot_source.push.read import Warehouse
 from antbot_source.sandbox import run_sandbox
 from antbot_source.settings import DEFAULT_DATASET
@@ -92,7 +92,7 @@ def sandbox_dataset(directory: Path, dataset: str = DEFAULT_DATASET) -> Path:
     path = directory / "dictionary.duckdb"
     with contextlib.closing(duckdb.connect(str(path))) as con:
         con.execute(f'CREATE SCHEMA "{dataset}"')
-        Ledger(Warehouse(con, dataset, "duckdb"), "contacts").start_run("docs/tables.md", dry_run=True)
+        PushLedger(Warehouse(con, dataset, "duckdb"), "contacts").start_run("docs/tables.md", dry_run=True)
     with run_sandbox(seed=11, cdrs=300) as sandbox:
         account = sandbox.accounts[0]
         load(duckdb_path=path, dataset=dataset, pipelines_dir=directory / "pipelines", pipeline_name="dictionary",

@@ -20,12 +20,12 @@ from antbot_source.api.pages import object_id, relation_id
 from antbot_source.destination.locks import Notify
 from antbot_source.errors import PUSH_FAILED, PUSH_NEEDS_CONFIRMATION, PUSH_REJECTED
 from antbot_source.push.apply import Applier
-from antbot_source.push.ledger import Ledger
-from antbot_source.push.normalise import Kind, NumberFormat, parse_phone
+from antbot_source.push.ledger import PushLedger
 from antbot_source.push.plan import Client, Plan, build_plan, require_columns
 from antbot_source.push.read import Destination, open_input
-from antbot_source.push.show import show_dialling, show_plan, show_summary
+from antbot_source.push.render import show_dialling, show_plan, show_summary
 from antbot_source.push.targets import create_targets, missing_target_names
+from antbot_source.push.validate import Kind, NumberFormat, parse_phone
 from antbot_source.settings import DEFAULT_DATASET, DEFAULT_DUCKDB
 
 __all__ = ["PushOptions", "PushResult", "demo_dry_run", "run_push"]
@@ -82,7 +82,7 @@ def run_push(client: Client, opts: PushOptions, console: Console | None = None,
     try:
         columns, rows = wh.read_input(sql)
         require_columns(opts.kind, columns, opts.target)
-        ledger = Ledger(wh, opts.kind)
+        ledger = PushLedger(wh, opts.kind)
         new_targets = {}
         if opts.create_targets:
             missing = missing_target_names(client, opts.kind, rows, opts.target)
@@ -110,7 +110,7 @@ def run_push(client: Client, opts: PushOptions, console: Console | None = None,
         wh.close()
 
 
-def _apply(client: Client, plan: Plan, ledger: Ledger, opts: PushOptions, console: Console) -> Counter[str]:
+def _apply(client: Client, plan: Plan, ledger: PushLedger, opts: PushOptions, console: Console) -> Counter[str]:
     total = len(plan.create) + len(plan.update)
     with Progress(TextColumn("sending"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True, disable=total == 0) as progress:

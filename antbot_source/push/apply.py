@@ -7,7 +7,7 @@ the API holds now, so a push killed at any point and run again creates only what
 
 `bulkcontact/` stops at the first number held by any phonebook of the account, so a batch is sent as
 a stream of windows: a stop halves the window, a full answer doubles it, and a window of one becomes
-a run of `contact/` creates (which take such numbers) that doubles each time the probe after it
+a run of `contact/` creates (which take such numbers) that doubles each time the trial of two after it
 stops again. Each row is announced once while it waits, whatever the number of stops: the ledger
 and the requests grow linearly with the batch even when every number is held elsewhere.
 """
@@ -23,9 +23,9 @@ from typing import Any, TypeVar
 
 from antbot_source.errors import ApiError, UnreachableError
 from antbot_source.push import ledger as L
-from antbot_source.push.ledger import Ledger
-from antbot_source.push.normalise import Item, number_key
+from antbot_source.push.ledger import PushLedger
 from antbot_source.push.plan import PUSH_TARGETS, Client, Plan, Update, read_existing
+from antbot_source.push.validate import Item, number_key
 
 BULK, SINGLE, DNC, PUT = "bulk_create", "single_create", "dnc_create", "update"
 MAX_ROUNDS = 3  # send, settle by looking, resend what is missing: at most this many times per row
@@ -143,7 +143,7 @@ class Applier:
 
     client: Client
     plan: Plan
-    ledger: Ledger
+    ledger: PushLedger
     batch_size: int = 500
     concurrency: int = 4
     on_progress: Callable[[int], None] | None = None
@@ -224,7 +224,7 @@ class Applier:
             if task.action == BULK:  # a full answer doubles the window (no answer keeps it)
                 window = min(self.batch_size, len(task.items) * (1 if res.unknown else 2))
                 return _stream(task.target, task.rest, window, 1), settle
-            # a run of single creates ends with a probe of two; if it stops, the next run is twice as long
+            # a run of single creates ends with a trial of two; if it stops, the next run is twice as long
             return _stream(task.target, task.rest, 2, min(self.batch_size, 2 * task.singles)), settle
         dup = task.items[res.duplicate_at]
         # the number exists in another phonebook: bulkcontact/ cannot add it, contact/ can

@@ -16,7 +16,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from antbot_source.api.pages import object_id, relation_id
-from antbot_source.push.normalise import (
+from antbot_source.push.plan import Client, sample_numbers
+from antbot_source.push.validate import (
     DEFAULT_REGION,
     Item,
     NumberFormat,
@@ -27,7 +28,6 @@ from antbot_source.push.normalise import (
     number_key,
     parse_phone,
 )
-from antbot_source.push.plan import Client, sample_numbers
 
 KIND = "appointments"
 DEFAULT_TITLE = "Appointment"

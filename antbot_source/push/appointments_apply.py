@@ -42,10 +42,10 @@ from antbot_source.push.appointments import (
     compare,
     read_held,
 )
-from antbot_source.push.ledger import Ledger
+from antbot_source.push.ledger import PushLedger
 from antbot_source.push.plan import Client
 from antbot_source.push.read import open_input
-from antbot_source.push.show import SAMPLE, show_summary
+from antbot_source.push.render import SAMPLE, show_summary
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +131,7 @@ class AppointmentApplier:
 
     client: Client
     plan: AppointmentPlan
-    ledger: Ledger
+    ledger: PushLedger
     batch_size: int = 500
     concurrency: int = 8
     on_progress: Callable[[int], None] | None = None
@@ -215,7 +215,7 @@ def run_appointments(client: Client, opts: AppointmentOptions, console: Console 
     wh, sql = open_input(opts, notify)
     try:
         _, rows = wh.read_input(sql)
-        ledger = Ledger(wh, KIND)  # type: ignore[arg-type]
+        ledger = PushLedger(wh, KIND)  # type: ignore[arg-type]
         plan, _ = build_appointment_plan(client, rows, calendar=opts.target, notice_before=opts.notice_before,
                                          number_format=opts.number_format, update=opts.update,
                                          open_keys=ledger.open_keys())
@@ -241,7 +241,7 @@ def run_appointments(client: Client, opts: AppointmentOptions, console: Console 
         wh.close()
 
 
-def _apply(client: Client, plan: AppointmentPlan, ledger: Ledger, opts: AppointmentOptions,
+def _apply(client: Client, plan: AppointmentPlan, ledger: PushLedger, opts: AppointmentOptions,
            console: Console) -> Counter[str]:
     total = len(plan.create) + len(plan.complete) + len(plan.update)
     with Progress(TextColumn("sending"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),

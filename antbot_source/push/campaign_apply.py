@@ -12,7 +12,7 @@ from antbot_source.errors import ApiError, UnreachableError
 from antbot_source.push import campaign_status as S
 from antbot_source.push import ledger as L
 from antbot_source.push.campaign_plan import CampaignChange, CampaignPlan
-from antbot_source.push.ledger import Ledger
+from antbot_source.push.ledger import PushLedger
 from antbot_source.push.plan import Client
 from antbot_source.push.targets import named
 
@@ -30,7 +30,7 @@ class CampaignApplier:
 
     client: Client
     plan: CampaignPlan
-    ledger: Ledger
+    ledger: PushLedger
     counts: Counter[str] = field(default_factory=Counter)
 
     def run(self) -> Counter[str]:

@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 from antbot_source.api.pages import object_id, relation_id
 from antbot_source.compliance.rules import CallingRules
 from antbot_source.push import campaign_status as S
-from antbot_source.push.normalise import Reject, TargetResolver
 from antbot_source.push.plan import Client
+from antbot_source.push.validate import Reject, TargetResolver
 
 # input column -> the API's field
 API_FIELDS = {"phonebook": "phonebook", "survey": "object_id", "gateway": "aleg_gateway", "frequency": "frequency",
@@ -150,7 +150,7 @@ def _read_clock(value: Any) -> time | None:
 
 
 @dataclass
-class Account:
+class AccountNames:
     """What the plan compares with: the account's campaigns by name, and the names the columns resolve."""
 
     campaigns: dict[str, list[dict[str, Any]]]
@@ -160,7 +160,7 @@ class Account:
     template_ids: set[int]
 
     @classmethod
-    def read(cls, client: Client) -> Account:
+    def read(cls, client: Client) -> AccountNames:
         def objects(path: str) -> list[dict[str, Any]]:
             return [{"id": object_id(o), "name": o.get("name")} for page in client.iter_pages(path, {}) for o in page]
 
@@ -173,7 +173,7 @@ class Account:
                    TargetResolver("gateway", objects("gateway/")), {int(t["id"]) for t in templates})
 
 
-def _wanted(row: Mapping[str, Any], account: Account) -> dict[str, Any]:
+def _wanted(row: Mapping[str, Any], account: AccountNames) -> dict[str, Any]:
     """The API fields a row sets (NULL columns left out), as they are sent; BadValue for a cell that is wrong."""
     out: dict[str, Any] = {}
     for column, api in API_FIELDS.items():
@@ -256,7 +256,7 @@ def active_contacts(client: Client, phonebooks: Iterable[int]) -> int:
     return count
 
 
-def _compare(row_no: int, name: str, row: Mapping[str, Any], account: Account, rules: CallingRules,
+def _compare(row_no: int, name: str, row: Mapping[str, Any], account: AccountNames, rules: CallingRules,
              allow_outside_hours: bool) -> tuple[CampaignChange, Any] | str:
     """One valid-named row against the campaign of its name: (the change, the campaign now) or a reject reason."""
     status = str(row.get("status") or "").strip().lower() or None
@@ -293,7 +293,7 @@ def _compare(row_no: int, name: str, row: Mapping[str, Any], account: Account, r
 def build_campaign_plan(client: Client, rows: list[dict[str, Any]], rules: CallingRules, *,
                         allow_outside_hours: bool = False, open_keys: Mapping[str, str] | None = None) -> CampaignPlan:
     """Validate the rows and compare each with the campaign of its name."""
-    account = Account.read(client)
+    account = AccountNames.read(client)
     plan = CampaignPlan(len(rows))
     first_row: dict[str, int] = {}
     for row_no, raw in enumerate(rows, start=1):

@@ -25,7 +25,7 @@ from antbot_source.push import campaign_status as S
 from antbot_source.push import exit_code_for
 from antbot_source.push.campaign_apply import CampaignApplier
 from antbot_source.push.campaign_plan import API_FIELDS, CampaignPlan, build_campaign_plan
-from antbot_source.push.ledger import Ledger
+from antbot_source.push.ledger import PushLedger
 from antbot_source.push.plan import Client
 from antbot_source.push.read import Destination, open_input
 from antbot_source.settings import DEFAULT_DATASET, DEFAULT_DUCKDB
@@ -71,7 +71,7 @@ def run_campaign_push(client: Client, opts: CampaignPushOptions, console: Consol
     wh, sql = open_input(opts, notify)
     try:
         _, rows = wh.read_input(sql)
-        ledger = Ledger(wh, KIND)  # type: ignore[arg-type]
+        ledger = PushLedger(wh, KIND)  # type: ignore[arg-type]
         plan = build_campaign_plan(client, rows, rules, allow_outside_hours=opts.allow_outside_hours,
                                    open_keys=ledger.open_keys())
         ledger.start_run(opts.table or opts.query or "", opts.dry_run)

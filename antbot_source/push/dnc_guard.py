@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from antbot_source.api.pages import relation_id
-from antbot_source.push.normalise import DEFAULT_REGION, Item, Reject, number_key, parse_phone
+from antbot_source.push.validate import DEFAULT_REGION, Item, Reject, number_key, parse_phone
 
 
 def dnc_lists_by_number(client: Any, region: str = DEFAULT_REGION) -> dict[str, set[int]]:

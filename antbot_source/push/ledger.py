@@ -9,8 +9,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from antbot_source.push.normalise import Item, Kind, Reject
 from antbot_source.push.read import Warehouse, qualified
+from antbot_source.push.validate import Item, Kind, Reject
 
 LEDGER = "push_ledger"
 REJECTS = "push_rejects"
@@ -39,7 +39,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class Ledger:
+class PushLedger:
     """Writes one push run's records; every write is committed before the caller goes on. Its tables are
     created when the run starts: a push refused before (a bad option) leaves the dataset as it was."""
 

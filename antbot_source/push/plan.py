@@ -12,7 +12,7 @@ from antbot_source.api.pages import object_id, relation_id
 from antbot_source.errors import ConfigError
 from antbot_source.push import dnc_guard
 from antbot_source.push.campaign_status import STARTED
-from antbot_source.push.normalise import (
+from antbot_source.push.validate import (
     CONTACT_FIELDS,
     DEFAULT_REGION,
     Item,

@@ -8,8 +8,8 @@ from typing import Any
 
 from antbot_source.api.pages import object_id
 from antbot_source.errors import ApiError, UnreachableError
-from antbot_source.push.normalise import Kind
 from antbot_source.push.plan import PUSH_TARGETS, Client
+from antbot_source.push.validate import Kind
 
 MAX_ATTEMPTS = 3
 

@@ -1,4 +1,4 @@
-"""Lists read in full at a reconcile and probed in between; merged on their key, deletes by tombstones."""
+"""Lists read in full at a reconcile and checked for changes in between; merged on their key, deletes by tombstones."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from dlt.extract.resource import DltResource
 from antbot_source.api.client import AntBotClient, SharedClient
 from antbot_source.api.pages import object_id, relation_id
 from antbot_source.health.tally import table_tally
+from antbot_source.resources.changes import ListChanges, Unsure, list_changes
 from antbot_source.resources.deletes import destination_rows, tombstones
-from antbot_source.resources.probes import ListChanges, Unsure, list_changes
 from antbot_source.resources.reconcile import mark_reconciled, reconcile_due
 from antbot_source.resources.side_by_side import side_by_side
 from antbot_source.rows.arrow import arrow_pages
@@ -54,10 +54,10 @@ def _parts(client: AntBotClient, ep: Endpoint) -> list[Callable[[], Iterator[lis
     return [partial(part, parent_id) for parent_id in parents if parent_id is not None]
 
 
-def probe_list(client: AntBotClient, ep: Endpoint, held: list[tuple[Any, ...]] | None,
+def detect_changes(client: AntBotClient, ep: Endpoint, held: list[tuple[Any, ...]] | None,
                state: dict[str, Any], reconcile: Reconcile) -> ListChanges | None:
-    """The probe's findings for `ep` (see `probes`), or None when this run reads it in full: at a
-    reconcile, on a first load, for a list not ordered by id, or when the probe is unsure."""
+    """What change detection finds for `ep` (see `changes`), or None when this run reads it in full: at a
+    reconcile, on a first load, for a list not ordered by id, or when change detection is unsure."""
     if not held or not ep.ordered_by_id or reconcile_due(state, reconcile.every, reconcile.forced):
         return None
     try:
@@ -69,7 +69,7 @@ def probe_list(client: AntBotClient, ep: Endpoint, held: list[tuple[Any, ...]] |
 
 def full_resource(shared: SharedClient, ep: Endpoint, readers: int = 1, reconcile: Reconcile = DEFAULT_RECONCILE) -> DltResource:
     """A table read in full at a reconcile (in parts, `readers` side by side, when the endpoint row
-    says so) and probed between reconciles; merged on the key, rows the API no longer returns deleted
+    says so) and checked for changes between reconciles; merged on the key, rows the API no longer returns deleted
     from the destination by tombstones (see `antbot_source.resources.deletes`)."""
     stamps, jsons = timestamp_fields(ep.type_key), json_fields(ep.type_key)
     key = ep.primary_key
@@ -93,7 +93,7 @@ def full_resource(shared: SharedClient, ep: Endpoint, readers: int = 1, reconcil
         held = destination_rows(ep.table, (key,))
         seen: set[Any] = set()
         with shared.use(table_tally(ep.table).stats) as client:
-            changes = probe_list(client, ep, held, state, reconcile)
+            changes = detect_changes(client, ep, held, state, reconcile)
             if changes is not None and changes.whole is None:
                 yield from fresh([changes.new_rows], seen)
                 gone = tombstones([(row_id,) for row_id in changes.deleted], seen, key=key)

@@ -1,10 +1,10 @@
-"""When a table is read in full again: the reconcile that brings the edits no probe can see.
+"""When a table is read in full again: the reconcile that brings the edits change detection cannot see.
 
-Between reconciles a table is probed (`antbot_source.resources.probes`): new rows and deletes
+Between reconciles a table is checked for changes (`antbot_source.resources.changes`): new rows and deletes
 arrive every run, edits of existing rows (a contact's name, a campaign's settings, an event's
 status) only when the table is read in full. That happens on a table's first load, every
 `reconcile_hours` (its time of the last full read is kept in the resource's state, so at the
-destination too), when a probe is unsure, and on demand (`antbot load --reconcile`).
+destination too), when change detection is unsure, and on demand (`antbot load --reconcile`).
 """
 
 from __future__ import annotations

@@ -112,8 +112,8 @@ def antbot(
     window / per pipeline run at most (a killed load resumes after the last finished run).
     `max_concurrency`: requests in flight at most for the CDR read, and for each table read in parts. `max_requests_per_second`: a cap on the whole
     run's request rate, to leave the account's throttle headroom for the dialer's users.
-    `reconcile_hours`: how often each table is read in full, for the edits no probe sees (between
-    reconciles a run reads what the probes say changed); `reconcile`: read every table in full now.
+    `reconcile_hours`: how often each table is read in full, for the edits change detection cannot see (between
+    reconciles a run reads what change detection says changed); `reconcile`: read every table in full now.
     """
     for setting, value in (("cdr_window_rows", cdr_window_rows), ("cdr_run_rows", cdr_run_rows),
                            ("max_concurrency", max_concurrency), ("reconcile_hours", reconcile_hours)):

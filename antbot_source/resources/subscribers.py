@@ -10,7 +10,7 @@ resource state and recorded only after a complete read. Deletes still reach clos
 (deleting a contact deletes its subscribers): each skipped campaign costs one request for its
 `count`, and is read again when that count differs from the rows the destination holds for it.
 
-Between reconciles a run probes the list like any other (`probes`: new subscribers, deleted ones)
+Between reconciles a run detects the list's changes like any other (`changes`: new subscribers, deleted ones)
 and then counts it per status, one request each: when every count agrees with the destination,
 nothing moved. A status whose count moved is counted per campaign, and only the (campaign, status)
 cells whose counts differ are read, smallest first; a campaign whose cells still disagree after
@@ -35,9 +35,9 @@ from antbot_source.api.client import AntBotClient, SharedClient
 from antbot_source.api.pages import describe, page_parts
 from antbot_source.api.stats import RequestStats
 from antbot_source.health.tally import table_tally
+from antbot_source.resources.changes import ListChanges
 from antbot_source.resources.deletes import destination_rows, tombstones
-from antbot_source.resources.full import DEFAULT_RECONCILE, Reconcile, probe_list
-from antbot_source.resources.probes import ListChanges
+from antbot_source.resources.full import DEFAULT_RECONCILE, Reconcile, detect_changes
 from antbot_source.resources.reconcile import mark_reconciled
 from antbot_source.resources.side_by_side import side_by_side
 from antbot_source.rows.arrow import arrow_pages
@@ -88,7 +88,7 @@ class _Once:
 def subscribers_resource(shared: SharedClient, ep: Endpoint | None = None, readers: int = 4,
                          reconcile: Reconcile = DEFAULT_RECONCILE) -> DltResource:
     """The `subscribers` resource: merge on `id`; per-campaign reads at a reconcile (`readers`
-    campaigns side by side, each walk following its own `next` links in order), probes and
+    campaigns side by side, each walk following its own `next` links in order), detects changes and
     per-status counts in between."""
     ep = ep or endpoint("subscribers")
 
@@ -114,7 +114,7 @@ def subscribers_resource(shared: SharedClient, ep: Endpoint | None = None, reade
                 for row in map(normalise_row, page)
             }
             closed_now = {cid for cid, status in campaigns.items() if status in CLOSED_CAMPAIGN_STATUSES}
-            changes = probe_list(client, ep, held, state, reconcile)
+            changes = detect_changes(client, ep, held, state, reconcile)
             if changes is None:
                 gone = yield from _reconcile(client, pool, ep, readers, once, campaigns, closed_before & closed_now,
                                              held)
@@ -125,7 +125,7 @@ def subscribers_resource(shared: SharedClient, ep: Endpoint | None = None, reade
                 gone = tombstones(held, once.seen)
                 mark_reconciled(state, started)
             else:
-                # campaigns closed since the last run dial no one: only the probe's deletes reach them
+                # campaigns closed since the last run dial no one: only the deletes change detection finds reach them
                 moving = [cid for cid in campaigns if cid not in closed_before & closed_now]
                 gone = yield from _moves(client, pool, ep, readers, once, moving, held, changes,
                                          _dialled(state.get(CALLS_KEY), calls_to))

@@ -1,7 +1,7 @@
 """Airflow: the DAG `antbot_load`, every 15 minutes, one task that runs `antbot_source.load()`.
 
 One plain task rather than dlt's `PipelineTasksGroup`: the group runs `pipeline.run(source)` once per
-task, and `load()` is more than that run (one run at a time per pipeline and destination, the probe,
+task, and `load()` is more than that run (one run at a time per pipeline and destination, the connection check,
 the runs until the CDR backlog is read, parquet where the destination takes it, tables rebuilt, the
 views). The CDR read parallelises itself, so one task per run is all the DAG needs.
 

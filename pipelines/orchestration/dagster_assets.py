@@ -3,7 +3,7 @@
 The assets are dagster-dlt's (`@dlt_assets` and its translator: keys `dlt_antbot_<table>`, each
 depending on `antbot_<table>`, the API's side), so lineage and rows loaded show per table. Their
 body is not `DagsterDltResource.run`, which is one `pipeline.run(source)` after dropping the local
-pipeline: it runs `load()`, what `antbot load` runs (one run at a time, the probe, the runs until the
+pipeline: it runs `load()`, what `antbot load` runs (one run at a time, the connection check, the runs until the
 CDR backlog is read, parquet where the destination takes it, tables rebuilt, the views), with a
 source built anew each run. A subset of the assets loads those tables only.
 

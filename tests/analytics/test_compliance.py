@@ -21,9 +21,9 @@ from support import fresh_numbers, login
 from typer.testing import CliRunner
 
 from antbot_source.analytics.views import create_views
-from antbot_source.compliance.views import number_key_select
+from antbot_source.compliance.rule_views import number_key_select
 from antbot_source.pipeline import build_pipeline, run_load
-from antbot_source.push.normalise import number_key
+from antbot_source.push.validate import number_key
 from pipelines.cli import app
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")

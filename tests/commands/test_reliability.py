@@ -153,7 +153,7 @@ def test_every_setting_in_the_readme_changes_what_the_source_does(start_sandbox,
         assert timed_out.returncode == 4, timed_out.stderr
         if attempts == "1":
             check("TIMEOUT", "ReadTimeout" in timed_out.stderr, timed_out.stderr)
-    # a probe's GET is retried on timeouts like every other: 1 + 3 attempts of the token and the probe
+    # a connection check's GET is retried on timeouts like every other: 1 + 3 attempts of the token and the connection check
     check("MAX_ATTEMPTS", _requests(slow, "get-token/") == 3, slow.stats())
     gets, held = {}, {}
     for rows in ("50", "100000"):
@@ -181,7 +181,7 @@ def test_every_setting_in_the_readme_changes_what_the_source_does(start_sandbox,
         assert result.returncode == 0, result.stderr
         refused[cap] = throttled.stats()["throttled"]
     check("MAX_REQUESTS_PER_SECOND", refused[""] > 0 and refused["3"] == 0, refused)
-    # a second run of a list longer than a page: probed (its last page) unless a reconcile is due
+    # a second run of a list longer than a page: checked for changes (its last page) unless a reconcile is due
     contact_gets = {}
     for name, settings in {"due": {"reconcile_hours": "0.000001"}, "not_due": {"reconcile_hours": "1000"},
                            "forced": {"reconcile_hours": "1000", "reconcile": "true"}}.items():

@@ -16,7 +16,7 @@ import pytest
 from support import ROOT, assert_equals_truth, destination_loads, load_account, login, use_sandbox
 from typer.testing import CliRunner
 
-from antbot_source.health.show import recent_health
+from antbot_source.health.recent import recent_health
 from antbot_source.pipeline import build_pipeline
 from antbot_source.resources.cdr.verify import DAY
 from antbot_source.sandbox import Habits

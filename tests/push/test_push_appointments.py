@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from antbot_source.errors import PUSH_NEEDS_CONFIRMATION, PUSH_REJECTED
 from antbot_source.push.appointments_apply import AppointmentOptions, run_appointments
-from antbot_source.push.normalise import number_key
+from antbot_source.push.validate import number_key
 from antbot_source.sandbox import Habits
 from antbot_source.settings import DEFAULT_DUCKDB
 from pipelines.push_cmd import push_app

@@ -19,7 +19,7 @@ from antbot_source.errors import PUSH_NEEDS_CONFIRMATION, PUSH_REJECTED
 from antbot_source.push.campaign_apply import CampaignApplier
 from antbot_source.push.campaign_plan import build_campaign_plan
 from antbot_source.push.campaigns import CampaignPushOptions, run_campaign_push
-from antbot_source.push.ledger import Ledger
+from antbot_source.push.ledger import PushLedger
 from antbot_source.push.read import Warehouse
 from antbot_source.sandbox import Habits
 from pipelines.push_cmd import push_app
@@ -205,7 +205,7 @@ def test_a_create_refused_because_the_name_exists_is_adopted_not_repeated(start_
     client.request("POST", "campaigns/", json=plan.changes[0].body)
     wh = Warehouse.open("duckdb", "antbot", DB)
     try:
-        ledger = Ledger(wh, "campaigns")  # type: ignore[arg-type]
+        ledger = PushLedger(wh, "campaigns")  # type: ignore[arg-type]
         ledger.start_run("test", dry_run=False)  # as a push does: the records' tables exist before its writes
         counts = CampaignApplier(client, plan, ledger).run()
     finally:

@@ -12,7 +12,7 @@ from support import DB, connect, fresh_numbers, use_sandbox, write_table
 from typer.testing import CliRunner
 
 from antbot_source.push import PushOptions, run_push
-from antbot_source.push.normalise import number_key
+from antbot_source.push.validate import number_key
 from antbot_source.sandbox import Habits
 from pipelines.push_cmd import push_app
 

@@ -22,7 +22,7 @@ from antbot_source.analytics.views import create_views
 from antbot_source.errors import PUSH_REJECTED
 from antbot_source.push import PushOptions, run_push
 from antbot_source.push.dnc_guard import Unblocked
-from antbot_source.push.normalise import number_key
+from antbot_source.push.validate import number_key
 from pipelines.cli import app
 from pipelines.push_cmd import push_app
 

@@ -11,7 +11,7 @@ import pytest
 from support import DB, connect, fresh_numbers, new_dnc_list, new_phonebook, use_sandbox, write_table
 
 from antbot_source.push import PushOptions, run_push
-from antbot_source.push.normalise import number_key
+from antbot_source.push.validate import number_key
 from antbot_source.sandbox import Habits
 
 # the command as a user runs it, in its own process so that it can be killed

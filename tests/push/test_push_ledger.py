@@ -7,7 +7,7 @@ from collections import Counter
 from support import connect, held_elsewhere, ledger_rows
 
 from antbot_source.push import run_push
-from antbot_source.push.normalise import number_key
+from antbot_source.push.validate import number_key
 
 N = 300
 

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from antbot_source.errors import PUSH_NEEDS_CONFIRMATION, PUSH_REJECTED
 from antbot_source.push import PushOptions, run_push
-from antbot_source.push.normalise import number_key
+from antbot_source.push.validate import number_key
 from pipelines.push_cmd import push_app
 
 

@@ -17,7 +17,7 @@ import pytest
 from support import ROOT, connect, fresh_numbers, new_phonebook
 
 from antbot_source.push import PushOptions, run_push
-from antbot_source.push.normalise import number_key
+from antbot_source.push.validate import number_key
 
 ANTBOT = [sys.executable, "-m", "pipelines.cli"]
 INTERRUPTED = "antbot push interrupted: run again to resume"

@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from antbot_source.errors import ApiError
-from antbot_source.resources.cdr.pages import CDR_SCHEMA, _parse_envelope_fast, page_count, parse_page
+from antbot_source.resources.cdr.typed_pages import CDR_SCHEMA, _parse_envelope_fast, page_count, parse_page
 
 
 def envelope(rows: list[dict], **extra) -> bytes:

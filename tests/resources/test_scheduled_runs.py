@@ -67,7 +67,7 @@ def test_a_churn_on_12000_contacts_costs_at_most_250_requests_and_lands_exactly(
     assert _run(sb, pipeline) <= CHURN
     _assert_exact(sb, pipeline)
     edited = set(changed["edited_contact_ids"])
-    assert _edits_held(pipeline, edited) == 0, "no probe sees an edit"
+    assert _edits_held(pipeline, edited) == 0, "change detection cannot see an edit"
     reconcile = _run(sb, pipeline, reconcile=True)
     assert reconcile > CHURN, "a reconcile reads every table in full"
     assert _edits_held(pipeline, edited) == len(edited) == 10
@@ -114,7 +114,7 @@ def test_an_edit_lands_at_the_reconcile_that_reconcile_hours_makes_due(start_san
     _assert_exact(sb, pipeline)
 
 
-def test_a_server_without_page_last_is_probed_through_the_page_its_count_names(start_sandbox, tmp_path):
+def test_a_server_without_page_last_is_checked_for_changes_through_the_page_its_count_names(start_sandbox, tmp_path):
     sb, pipeline = _first_load(start_sandbox, tmp_path, 3_750)
     sb.set_habits(last_page_alias=False)
     sb.advance(new_contacts=6, deleted_contacts=3, subscriber_changes=20)

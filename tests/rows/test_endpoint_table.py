@@ -19,7 +19,7 @@ from antbot_source.settings import ENDPOINTS, TABLE_NAMES, endpoint
 CATALOGUE = ROOT / "docs" / "loading.md"
 MERGE = {"disposition": "merge", "strategy": "delete-insert"}
 # how CATALOGUE's "how it is read" column starts, per read mode of the endpoint table
-READ_MODES = {"cdr": "windows on `starting_date`", "per_campaign": "probed; counted per status", "full": "probed"}
+READ_MODES = {"cdr": "windows on `starting_date`", "per_campaign": "checked for changes; counted per status", "full": "checked for changes"}
 
 
 def readme_tables() -> list[dict[str, str]]:

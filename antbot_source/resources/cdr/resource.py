@@ -37,7 +37,7 @@ from antbot_source.api.client import AntBotClient, ClientConfig, budget_of
 from antbot_source.api.stats import RequestStats
 from antbot_source.health.lateness import LateRows, auto_lookback, conclude
 from antbot_source.health.tally import table_tally
-from antbot_source.resources.cdr.pages import from_micros
+from antbot_source.resources.cdr.typed_pages import from_micros
 from antbot_source.resources.cdr.verify import (
     DEFAULT_VERIFY_DAYS,
     Comparison,
@@ -175,7 +175,7 @@ def files_dir(working_dir: Path) -> Iterator[str]:
 @contextmanager
 def shared_budget(config: ClientConfig, out_dir: str, stats: RequestStats) -> Iterator[ClientConfig]:
     """The account's request budget (api/budget.py) in a file the walkers map, so that this process's
-    readers of every table and every walker take turns from one ledger; yields the config walkers
+    readers of every table and every walker take turns from one budget file; yields the config walkers
     get, which names it and hands them this process's token (a login each would cost a request)."""
     with budget_of(config).shared(Path(out_dir) / "budget") as path:
         with AntBotClient(config) as client:

@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 
 from antbot_source.api.client import AntBotClient, ClientConfig
 from antbot_source.api.stats import RequestStats
-from antbot_source.resources.cdr.pages import in_window, page_count, parse_page
+from antbot_source.resources.cdr.typed_pages import in_window, page_count, parse_page
 from antbot_source.resources.cdr.windows import Window
 
 

@@ -9,8 +9,8 @@ from rich.console import Console
 from rich.table import Table
 
 from antbot_source.push.dnc_guard import FormItem
-from antbot_source.push.normalise import Item
 from antbot_source.push.plan import Plan
+from antbot_source.push.validate import Item
 
 SAMPLE = 5
 

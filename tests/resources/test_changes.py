@@ -1,4 +1,4 @@
-"""The probe of a list ordered by id (resources/probes.py) against the sandbox: new rows from the last
+"""Change detection of a list ordered by id (resources/changes.py) against the sandbox: new rows from the last
 page, deletes located by bisection wherever they fall, and `Unsure` whenever the answers cannot give
 a sure result. Pages of 10 rows, `page_size` ignored; requests counted at the server."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from support import connect, fresh_numbers
 
-from antbot_source.resources.probes import Unsure, list_changes
+from antbot_source.resources.changes import Unsure, list_changes
 from antbot_source.sandbox import Habits
 
 
@@ -60,7 +60,7 @@ def test_a_list_of_one_page_is_read_whole(sb):
     assert changes.whole is not None and len(changes.whole) == changes.count == len(sb.rows("gateways"))
 
 
-def test_answers_that_break_the_rules_make_the_probe_unsure(sb):
+def test_answers_that_break_the_rules_make_change_detection_unsure(sb):
     held = _ids(sb)
     client = connect(sb)
     with pytest.raises(Unsure):  # the destination lacks a row the server still has

@@ -41,7 +41,7 @@ _decode_count = msgspec.json.Decoder(msgspec.defstruct("WireCount", [("count", i
 
 
 @dataclass(frozen=True)
-class Page:
+class CdrPage:
     """One page of CDRs: the rows, the server's `count` for the query and the `next` URL."""
 
     table: pa.Table
@@ -49,7 +49,7 @@ class Page:
     next: str | None
 
 
-def parse_page(body: bytes) -> Page:
+def parse_page(body: bytes) -> CdrPage:
     """A CDR list response (DRF envelope, bare list or bare object) as a typed Arrow page.
 
     Raises ApiError for an HTTP-200 body carrying `error`, a body that is not JSON or not a list.
@@ -68,7 +68,7 @@ def page_count(body: bytes) -> int | None:
         return parse_page(body).count
 
 
-def _parse_envelope_fast(body: bytes) -> Page:
+def _parse_envelope_fast(body: bytes) -> CdrPage:
     """Decode a DRF envelope of well-typed rows; raises msgspec.DecodeError or ArrowInvalid on anything else."""
     envelope = _decode_envelope(body)
     rows = [msgspec.structs.astuple(row) for row in envelope.results]
@@ -79,7 +79,7 @@ def _parse_envelope_fast(body: bytes) -> Page:
         table = _typed(wire)
     else:  # not CDR_SCHEMA.empty_table(): that imports pandas (~35 MB more at the load's peak)
         table = pa.Table.from_batches([], schema=CDR_SCHEMA)
-    return Page(table, envelope.count, envelope.next)
+    return CdrPage(table, envelope.count, envelope.next)
 
 
 def _typed(wire: pa.Table) -> pa.Table:
@@ -88,11 +88,11 @@ def _typed(wire: pa.Table) -> pa.Table:
     return wire.set_column(index, CDR_SCHEMA.field(index), starts).cast(CDR_SCHEMA)
 
 
-def _parse_careful(payload: Any) -> Page:
+def _parse_careful(payload: Any) -> CdrPage:
     """Row by row: ids from `url`, relation URLs, numbers rendered as text, naive timestamps."""
     rows, next_url, count = page_parts(payload, _WHERE)
     normalised = [normalise_row(row, timestamps=("starting_date",), json_fields=()) for row in rows]
-    return Page(rows_to_table(normalised, "cdr"), count, next_url)
+    return CdrPage(rows_to_table(normalised, "cdr"), count, next_url)
 
 
 def micros(moment: datetime) -> int:

@@ -27,11 +27,11 @@ from antbot_source.errors import ApiError
 
 
 class Unsure(Exception):
-    """The list's answers do not follow the rules a probe relies on: read it in full."""
+    """The list's answers do not follow the rules change detection relies on: read it in full."""
 
 
 @dataclass(frozen=True)
-class Page:
+class ListPage:
     rows: list[dict[str, Any]]
     ids: list[int]
     count: int
@@ -41,7 +41,7 @@ class Page:
 
 @dataclass
 class ListChanges:
-    """What a probe found: `whole` when the list fits one page (then it is the list), else the rows
+    """What change detection found: `whole` when the list fits one page (then it is the list), else the rows
     above the highest id held and the held ids the server no longer has."""
 
     count: int
@@ -58,12 +58,12 @@ class _Pages:
     def __init__(self, client: AntBotClient, path: str, params: Mapping[str, Any]):
         self.client, self.path = client, path
         self.params = {**params, "page_size": client.config.page_size}
-        self.by_number: dict[int, Page] = {}
+        self.by_number: dict[int, ListPage] = {}
         self.requests = 0
         self.longest = 1
 
-    def get(self, target: int | str) -> Page:
-        """Page `target` (a number, "last", or a `previous` URL)."""
+    def get(self, target: int | str) -> ListPage:
+        """ListPage `target` (a number, "last", or a `previous` URL)."""
         if isinstance(target, int) and target in self.by_number:
             return self.by_number[target]
         is_url = isinstance(target, str) and target.startswith("http")
@@ -74,13 +74,13 @@ class _Pages:
         ids = [object_id(row) for row in rows]
         if count is None or None in ids or ids != sorted(ids) or len(set(ids)) != len(ids):
             raise Unsure(f"{describe(self.path)}: a page without count, ids or id order")
-        page = Page(rows, ids, count, next_url, body.get("previous") if isinstance(body, dict) else None)
+        page = ListPage(rows, ids, count, next_url, body.get("previous") if isinstance(body, dict) else None)
         self.longest = max(self.longest, len(rows))
         if isinstance(target, int):
             self.by_number[target] = page
         return page
 
-    def last(self) -> Page:
+    def last(self) -> ListPage:
         try:
             page = self.get("last")
         except ApiError as exc:
@@ -125,7 +125,7 @@ def list_changes(client: AntBotClient, path: str, params: Mapping[str, Any], hel
                        page_rows=pages.longest)
 
 
-def _deleted(pages: _Pages, held: Sequence[int], old_count: int, tail: list[Page]) -> list[int]:
+def _deleted(pages: _Pages, held: Sequence[int], old_count: int, tail: list[ListPage]) -> list[int]:
     """The held ids gone from the server, by bisection over numbered pages (see the module's doc)."""
     first = pages.get(1)
     size = len(first.rows)
@@ -151,13 +151,13 @@ def _deleted(pages: _Pages, held: Sequence[int], old_count: int, tail: list[Page
         if gone_high == gone_low:
             return []
         if gone_high < gone_low:
-            raise Unsure(f"{describe(pages.path)}: the list changed while it was probed")
+            raise Unsure(f"{describe(pages.path)}: the list changed while its changes were read")
         if high == low + 1:
             start, stop = pages.get(low).ids[0], pages.get(high).ids[0]
             on_page = set(pages.get(low).ids)
             lost = [i for i in held[bisect_left(held, start):bisect_left(held, stop)] if i not in on_page]
             if len(lost) != gone_high - gone_low:
-                raise Unsure(f"{describe(pages.path)}: the list changed while it was probed")
+                raise Unsure(f"{describe(pages.path)}: the list changed while its changes were read")
             return lost
         middle = (low + high) // 2
         gone_middle = before(middle)

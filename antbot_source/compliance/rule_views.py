@@ -1,6 +1,6 @@
 """The compliance views (analytics/compliance.sql) rendered with the configured calling rules.
 
-Numbers compare by the push's key (`push.normalise.number_key`: E.164 for a valid number of the
+Numbers compare by the push's key (`push.validate.number_key`: E.164 for a valid number of the
 account's region, else `raw:` and its digits). SQL cannot run libphonenumber, so `number_key_select`
 renders the same decision from libphonenumber's own metadata for the region: the national prefix,
 the country code, and the pattern and lengths of every number type. It agrees with `number_key` on
@@ -17,7 +17,7 @@ from importlib.resources import files
 import phonenumbers
 
 from antbot_source.compliance.rules import CallingRules
-from antbot_source.push.normalise import DEFAULT_REGION
+from antbot_source.push.validate import DEFAULT_REGION
 
 # the tables the compliance views read, besides the configured DNC table
 TABLES = ("cdr", "campaigns", "contacts", "dnc_contacts", "dnc_lists")

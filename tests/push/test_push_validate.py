@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from antbot_source.push.normalise import (
+from antbot_source.push.validate import (
     TargetResolver,
     detect_format,
     number_key,
