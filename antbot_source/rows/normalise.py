@@ -34,13 +34,15 @@ def parse_timestamp(value: Any) -> datetime | None:
 
 
 def _parse_json_string(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in ("{", "["):
+    """A JSON-encoded string as the value it encodes (an object, a list, or a bare number, string or
+    boolean: `"5"` is the number 5 on every destination); text that is not JSON stays the text."""
+    if value == "":
+        return None
+    if isinstance(value, str):
         try:
             return orjson.loads(value)
         except orjson.JSONDecodeError:
             return value
-    if value == "":
-        return None
     return value
 
 

@@ -9,9 +9,6 @@ from antbot_source.pipeline import build_pipeline, loader_file_format
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(reason="known defect: subscribers.collected_data that is not valid JSON (planted by the sandbox "
-                          "since the survey-answers work) loads differently into PostgreSQL than into DuckDB; open",
-                   strict=False)
 def test_postgres_load_equals_duckdb_load(sandbox, postgres_schema):
     dsn, schema = postgres_schema
     on_duckdb, _ = load_account(sandbox)

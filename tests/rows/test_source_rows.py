@@ -32,6 +32,13 @@ def test_json_strings_parsed_and_bad_json_kept():
     assert row["collected_data"] is None
 
 
+@pytest.mark.parametrize(("text", "value"), [("5", 5), ('"yes"', "yes"), ("true", True), ('["1", "4"]', ["1", "4"]),
+                                             ("q1=2;rating=4", "q1=2;rating=4"), ('{"q1": "2", "rating": ', '{"q1": "2", "rating": ')])
+def test_a_bare_json_value_is_the_value_it_encodes_on_every_destination(text, value):
+    # "5" was kept as the text "5": DuckDB stored the JSON string "5", PostgreSQL the number 5
+    assert normalise_row({"id": 1, "collected_data": text})["collected_data"] == value
+
+
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
