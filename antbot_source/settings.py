@@ -15,7 +15,7 @@ MERGE: TWriteDispositionConfig = {"disposition": "merge", "strategy": "delete-in
 DEFAULT_BASE_URL = "https://alice.antbuddy.com/rest-api"
 DEFAULT_DATASET = "antbot"
 # not antbot.duckdb: DuckDB names a file's catalog after its stem, and a catalog `antbot` holding the
-# dataset `antbot` makes every `antbot.<table>` reference ambiguous (a Binder Error in DuckDB 2.0)
+# dataset `antbot` makes every `antbot.<table>` reference ambiguous (a Binder Error)
 DEFAULT_DUCKDB = "antbot_data.duckdb"
 # the pipeline's name on destinations other than DuckDB (there it is the file's stem: pipeline.pipeline_name_for)
 DEFAULT_PIPELINE = "antbot"

@@ -44,10 +44,14 @@ def test_dlt_attach_and_dlt_pipeline_info_find_what_antbot_load_wrote(sandbox, t
     assert load.returncode == 0, load.stderr
     attached = _python("import dlt\n"
                        "ds = dlt.attach('antbot_data').dataset()\n"
-                       "print('rows', len(ds.cdr.df()), len(ds['campaigns'].df()))\n", env, tmp_path)
+                       "print('rows', len(ds.cdr.df()), len(ds['campaigns'].df()))\n"
+                       "print('arrow', ds.cdr.arrow().num_rows, sum(t.num_rows for t in ds.cdr.iter_arrow(100)))\n"
+                       "print('ibis', ds.ibis().table('campaigns', database='antbot').count().execute())\n",
+                       env, tmp_path)
     assert attached.returncode == 0, attached.stderr
     truth = sandbox.truth("demo")
-    assert attached.stdout.split() == ["rows", str(truth["cdr"]["count"]), str(truth["campaigns"]["count"])]
+    cdrs, campaigns = str(truth["cdr"]["count"]), str(truth["campaigns"]["count"])
+    assert attached.stdout.split() == ["rows", cdrs, campaigns, "arrow", cdrs, cdrs, "ibis", campaigns]
     assert not (tmp_path / "antbot.duckdb").exists(), "attach looked for another file"
     info = subprocess.run([DLT, "pipeline", "antbot_data", "info"], env=env, cwd=tmp_path, capture_output=True,
                           text=True, timeout=120, check=False)
