@@ -18,7 +18,7 @@ _EXPORTS = {
     "antbot": "antbot_source.resources.source",
     "to_utc": "antbot_source.resources.source",
     "load": "antbot_source.pipeline",
-    "build_pipeline": "antbot_source.pipeline",
+    "build_pipeline": "antbot_source.destination.target",
     "run_load": "antbot_source.pipeline",
     "LoadSummary": "antbot_source.pipeline",
     "ClientConfig": "antbot_source.api.client",

@@ -28,7 +28,8 @@ os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
 from support import assert_equals_truth
 
-from antbot_source.pipeline import build_pipeline, run_load
+from antbot_source.destination.target import build_pipeline
+from antbot_source.pipeline import run_load
 from antbot_source.sandbox import run_sandbox
 
 CHURN = {"otp_cdrs": 250, "campaign_calls": 50, "subscriber_changes": 100, "new_contacts": 20,

@@ -34,7 +34,8 @@ def main(cdrs: Annotated[int, typer.Option(help="CDRs in the sandbox account.")]
 
         from antbot_source.analytics.views import create_views
         from antbot_source.compliance.breaches import read_summary
-        from antbot_source.pipeline import build_pipeline, run_load
+        from antbot_source.destination.target import build_pipeline
+        from antbot_source.pipeline import run_load
         from antbot_source.sandbox import run_sandbox
 
         path = Path(tmp) / "warehouse.duckdb"

@@ -35,7 +35,7 @@ from rich.console import Console
 from rich.table import Table
 
 from antbot_source.api.client import AntBotClient, ClientConfig
-from antbot_source.pipeline import DUCKDB_LOAD_SETTINGS
+from antbot_source.destination.target import DUCKDB_LOAD_SETTINGS
 from antbot_source.resources.cdr.typed_pages import parse_page
 from antbot_source.sandbox import run_sandbox
 

@@ -11,8 +11,8 @@ from rich.console import Console
 
 from antbot_source.analytics.kpi_table import campaign_kpis_table
 from antbot_source.analytics.views import create_views, missing_tables
+from antbot_source.destination.access import DEFAULT_WAIT_S, dataset_pipeline
 from antbot_source.errors import ConfigError, require_extra
-from antbot_source.pipeline import DEFAULT_WAIT_S, dataset_pipeline
 from antbot_source.settings import DEFAULT_DATASET, DEFAULT_DUCKDB
 from pipelines.failures import notice, reported
 

@@ -16,8 +16,8 @@ from antbot_source.analytics.views import SOURCE_TABLES, create_views, missing_t
 from antbot_source.compliance.breaches import read_summary, summary_tables
 from antbot_source.compliance.rule_views import source_tables
 from antbot_source.compliance.rules import calling_rules
+from antbot_source.destination.access import DEFAULT_WAIT_S, dataset_pipeline
 from antbot_source.errors import ConfigError
-from antbot_source.pipeline import DEFAULT_WAIT_S, dataset_pipeline
 from antbot_source.settings import DEFAULT_DATASET
 from pipelines.analytics_cmd import DatasetOption, DestinationOption, DuckdbOption, WaitOption
 from pipelines.failures import COMPLIANCE_FOUND, notice, reported

@@ -16,8 +16,9 @@ from antbot_source.analytics.kpi_table import campaign_kpis_table
 from antbot_source.analytics.views import create_views
 from antbot_source.api.client import ClientConfig
 from antbot_source.destination.locks import check_duckdb_file, open_duckdb
+from antbot_source.destination.target import build_pipeline
 from antbot_source.errors import ConfigError, require_extra
-from antbot_source.pipeline import build_pipeline, run_load
+from antbot_source.pipeline import run_load
 from antbot_source.push import demo_dry_run
 from antbot_source.settings import DEFAULT_DATASET
 from pipelines.failures import notice, reported

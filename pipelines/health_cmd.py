@@ -9,9 +9,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from antbot_source.destination.access import DEFAULT_WAIT_S, dataset_pipeline
 from antbot_source.health.lateness import hours
 from antbot_source.health.recent import RECENT_RUNS, last_load_age, last_run_warnings, recent_health
-from antbot_source.pipeline import DEFAULT_WAIT_S, dataset_pipeline
 from antbot_source.settings import DEFAULT_DATASET
 from pipelines.analytics_cmd import DatasetOption, DestinationOption, DuckdbOption, WaitOption
 from pipelines.failures import HEALTH_WARNING, notice, reported

@@ -21,8 +21,9 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from antbot_source.destination.access import DEFAULT_WAIT_S
 from antbot_source.errors import ConfigError
-from antbot_source.pipeline import DEFAULT_WAIT_S, LoadSummary
+from antbot_source.pipeline import LoadSummary
 from antbot_source.pipeline import load as run_everything
 from antbot_source.resources.source import to_utc
 from antbot_source.settings import DEFAULT_DATASET, DEFAULT_DUCKDB
@@ -127,8 +128,6 @@ def summary_notes(summary: LoadSummary) -> list[str]:
         rows = ", ".join(f"{t} {n:,}" for t, n in sorted(summary.resumed_rows.items())) or "no rows"
         notes.append(f"finished {summary.resumed_packages} package(s) of an interrupted run first ({rows}; "
                      "counted above)")
-    if summary.repaired_rows:
-        notes.append(f"repaired cdr: deleted {summary.repaired_rows:,} rows an earlier run had loaded twice")
     if summary.published:
         notes.append(f"published a read-only copy at {summary.published}")
     return notes

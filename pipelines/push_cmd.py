@@ -19,8 +19,9 @@ import typer
 from rich.console import Console
 
 from antbot_source.api.config import client_config, max_concurrency
+from antbot_source.destination.access import DEFAULT_WAIT_S
+from antbot_source.destination.target import configured_destination, duckdb_file
 from antbot_source.errors import ConfigError
-from antbot_source.pipeline import DEFAULT_WAIT_S, configured_destination, duckdb_file
 from antbot_source.push import PushOptions, run_push
 from antbot_source.push.appointments_apply import AppointmentOptions, run_appointments
 from antbot_source.push.campaigns import CampaignPushOptions, run_campaign_push

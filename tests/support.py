@@ -27,7 +27,8 @@ import pytest
 from rich.console import Console
 
 from antbot_source.api.client import AntBotClient, ClientConfig
-from antbot_source.pipeline import LoadSummary, build_pipeline, run_load
+from antbot_source.destination.target import build_pipeline
+from antbot_source.pipeline import LoadSummary, run_load
 from antbot_source.push import PushOptions, run_push
 from antbot_source.rows.schema import json_fields
 from antbot_source.sandbox import SandboxHandle

@@ -22,7 +22,8 @@ from typer.testing import CliRunner
 
 from antbot_source.analytics.labels import CAUSE_GROUPS, LOOKUPS, MIN_SAMPLE
 from antbot_source.analytics.views import create_views, view_name, view_statements
-from antbot_source.pipeline import build_pipeline, run_load
+from antbot_source.destination.target import build_pipeline
+from antbot_source.pipeline import run_load
 from antbot_source.sandbox import run_sandbox
 from pipelines.cli import app
 

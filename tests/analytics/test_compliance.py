@@ -22,7 +22,8 @@ from typer.testing import CliRunner
 
 from antbot_source.analytics.views import create_views
 from antbot_source.compliance.rule_views import number_key_select
-from antbot_source.pipeline import build_pipeline, run_load
+from antbot_source.destination.target import build_pipeline
+from antbot_source.pipeline import run_load
 from antbot_source.push.validate import number_key
 from pipelines.cli import app
 

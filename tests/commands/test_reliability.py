@@ -343,20 +343,6 @@ def test_a_load_waits_for_a_reader_and_then_loads_exactly(sandbox, tmp_path):
     assert len(ids) == len(set(ids)) and set(ids) == sandbox.truth("demo")["cdr"]["ids"]
 
 
-def test_doubled_cdr_ids_from_an_earlier_version_are_repaired_and_reported(sandbox, tmp_path):
-    env = _env(sandbox, DLT_DATA_DIR=str(tmp_path / "dlt"))
-    assert _antbot("load", "--resources", "cdr", cwd=tmp_path, env=env).returncode == 0
-    db = tmp_path / "antbot_data.duckdb"
-    with duckdb.connect(str(db)) as con:
-        con.execute("INSERT INTO antbot.cdr SELECT * FROM antbot.cdr ORDER BY id LIMIT 40")
-    assert len(_cdr_ids(db)) == sandbox.truth("demo")["cdr"]["count"] + 40
-    again = _antbot("load", "--resources", "cdr", cwd=tmp_path, env=env)
-    assert again.returncode == 0, again.stderr
-    assert "repaired cdr: deleted 40 rows" in again.stderr
-    ids = _cdr_ids(db)
-    assert len(ids) == len(set(ids)) and set(ids) == sandbox.truth("demo")["cdr"]["ids"]
-
-
 # -- 5. interrupts -------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
@@ -381,7 +367,8 @@ def test_an_interrupted_load_says_so_in_one_line_and_the_next_run_finishes(start
 
 KILL_IN_LOAD = """
 import os, signal, sys
-from antbot_source.pipeline import build_pipeline, build_source
+from antbot_source.pipeline import build_source
+from antbot_source.destination.target import build_pipeline
 pipeline = build_pipeline(duckdb_path=sys.argv[1])
 pipeline.extract(build_source(["cdr"]))
 pipeline.normalize()

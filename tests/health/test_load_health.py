@@ -16,8 +16,8 @@ import pytest
 from support import ROOT, assert_equals_truth, destination_loads, load_account, login, use_sandbox
 from typer.testing import CliRunner
 
+from antbot_source.destination.target import build_pipeline
 from antbot_source.health.recent import recent_health
-from antbot_source.pipeline import build_pipeline
 from antbot_source.resources.cdr.verify import DAY
 from antbot_source.sandbox import Habits
 from pipelines.cli import app
@@ -171,7 +171,8 @@ def test_health_on_postgres_heals_and_records(sandbox, postgres_schema):
 KILLED_LOAD = """
 import sys
 from antbot_source.health import record
-from antbot_source.pipeline import build_pipeline, run_load
+from antbot_source.pipeline import run_load
+from antbot_source.destination.target import build_pipeline
 written = record.write_health
 def write_and_wait(pipeline, rows):
     written(pipeline, rows)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from support import ROOT, WAREHOUSE, orchestrator, two_scheduled_runs, worker_env
 
-from antbot_source.pipeline import dataset_pipeline
+from antbot_source.destination.access import dataset_pipeline
 
 DAGS = ROOT / "pipelines" / "orchestration"
 

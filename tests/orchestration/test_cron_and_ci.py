@@ -15,7 +15,8 @@ import pytest
 import yaml
 from support import ROOT, two_scheduled_runs
 
-from antbot_source.pipeline import build_pipeline, dataset_pipeline
+from antbot_source.destination.access import dataset_pipeline
+from antbot_source.destination.target import build_pipeline
 from antbot_source.settings import DEFAULT_DUCKDB
 
 SCHEDULING = (ROOT / "docs" / "scheduling.md").read_text()

@@ -9,7 +9,7 @@ import subprocess
 
 from support import ROOT, WAREHOUSE, cdr_requests, orchestrator, two_scheduled_runs, worker_env
 
-from antbot_source.pipeline import dataset_pipeline
+from antbot_source.destination.access import dataset_pipeline
 
 MATERIALIZE = ["asset", "materialize", "-m", "pipelines.orchestration.dagster_assets"]
 # what Dagster's instance recorded for the latest materialisation of each table asset

@@ -17,8 +17,9 @@ import pytest
 from support import ROOT, assert_equals_truth, destination_keys, snapshot
 
 from antbot_source.api.client import ClientConfig
+from antbot_source.destination.target import build_pipeline
 from antbot_source.errors import AuthError
-from antbot_source.pipeline import LoadSummary, build_pipeline, run_load
+from antbot_source.pipeline import LoadSummary, run_load
 from antbot_source.resources.cdr.resource import CdrTuning, read_windows
 from antbot_source.resources.cdr.windows import RunPlan, Window
 from antbot_source.sandbox import Habits
@@ -155,7 +156,8 @@ def test_a_server_ignoring_page_size_still_gives_exact_results(start_sandbox, tm
 
 KILLED_LOAD = """
 import sys
-from antbot_source.pipeline import build_pipeline, iter_runs, build_source
+from antbot_source.pipeline import iter_runs, build_source
+from antbot_source.destination.target import build_pipeline
 pipeline = build_pipeline(duckdb_path=sys.argv[1])
 make = lambda selected: build_source(["cdr"], cdr_window_rows=100, cdr_run_rows=300)
 for _ in iter_runs(pipeline, make, ["cdr"]):

@@ -8,7 +8,7 @@ import threading
 from support import assert_equals_truth, destination_keys, load_account
 
 from antbot_source.api.client import AntBotClient, ClientConfig
-from antbot_source.pipeline import build_pipeline
+from antbot_source.destination.target import build_pipeline
 from antbot_source.sandbox import Habits
 
 REMOTE = Habits(latency_ms=40, fixed_page_size=100, throttle_requests=80, throttle_period_s=1.0)

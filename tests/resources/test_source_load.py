@@ -5,13 +5,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import dlt
 import orjson
-import pytest
 from support import assert_equals_truth, destination_keys, destination_loads, load_account, snapshot
 
 from antbot_source.api.client import ClientConfig
-from antbot_source.pipeline import build_pipeline
+from antbot_source.destination.target import build_pipeline
 from antbot_source.rows.normalise import normalise_row
 from antbot_source.settings import CLOSED_CAMPAIGN_STATUSES
 
@@ -153,21 +151,3 @@ def test_json_columns_arrive_as_json_without_warnings(sandbox, tmp_path):
     assert all(orjson.loads(held[i]) == api[i]["additional_vars"] for i in with_vars)
 
 
-@pytest.mark.parametrize("local_state", ["kept", "lost"])
-def test_tables_an_earlier_version_loaded_as_rows_are_rebuilt(sandbox, tmp_path, local_state):
-    pipeline = build_pipeline(duckdb_path=tmp_path / "earlier.duckdb", pipeline_name="earlier", pipelines_dir=tmp_path)
-    rows = [*_api_rows(sandbox, "phonebook/").values(), {"id": 999_999, "name": "deleted since"}]
-
-    @dlt.source(name="antbot")
-    def earlier_version():  # rows of dicts: dlt adds `_dlt_id` and `_dlt_load_id`, both NOT NULL
-        yield dlt.resource(rows, name="phonebooks", primary_key="id", write_disposition="merge")
-
-    pipeline.run(earlier_version())
-    assert "_dlt_id" in pipeline.default_schema.get_table_columns("phonebooks")
-    if local_state == "lost":  # a new machine: the working dir is gone, the dataset remains
-        pipeline.drop()
-        pipeline = build_pipeline(duckdb_path=tmp_path / "earlier.duckdb", pipeline_name="earlier",
-                                  pipelines_dir=tmp_path)
-    load_account(sandbox, pipeline=pipeline)
-    assert_equals_truth(pipeline, sandbox.truth("demo"))
-    assert "_dlt_id" not in pipeline.default_schema.get_table_columns("phonebooks")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from support import assert_equals_truth, load_account, snapshot
 
-from antbot_source.pipeline import build_pipeline, loader_file_format
+from antbot_source.destination.target import build_pipeline
+from antbot_source.pipeline import loader_file_format
 
 
 @pytest.mark.postgres

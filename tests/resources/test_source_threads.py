@@ -20,7 +20,8 @@ class Spy:
         if name == "pandas":
             importers.append(threading.current_thread().name)
 sys.meta_path.insert(0, Spy())
-from antbot_source.pipeline import build_pipeline, run_load
+from antbot_source.pipeline import run_load
+from antbot_source.destination.target import build_pipeline
 pipeline = build_pipeline(duckdb_path=sys.argv[1] + "/threads.duckdb", pipelines_dir=sys.argv[1])
 summary = run_load(pipeline, base_url=sys.argv[2], username=sys.argv[3], password=sys.argv[4])
 print(json.dumps({"importers": importers, "contacts": summary.rows["contacts"]}))

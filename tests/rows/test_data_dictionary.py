@@ -20,8 +20,9 @@ from antbot_source.destination.comments import (
     sql_literal,
 )
 from antbot_source.destination.tables_doc import ColumnRow, read_columns, render, sandbox_dataset
+from antbot_source.destination.target import build_pipeline
 from antbot_source.health.record import COLUMNS as HEALTH_COLUMNS
-from antbot_source.pipeline import build_pipeline, load
+from antbot_source.pipeline import load
 from antbot_source.rows.dictionary import TABLES, VIEWS, column_description, table_description
 from antbot_source.rows.schema import DELETED_COLUMN, TABLE_TYPES, columns
 
