@@ -64,7 +64,8 @@ def postgres_schema() -> Iterator[tuple[str, str]]:
         pytest.skip("no PostgreSQL server on 127.0.0.1:5432")
     schema = f"antbot_test_{uuid.uuid4().hex[:10]}"
     yield POSTGRES_DSN, schema
-    _postgres_admin(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE', f'DROP SCHEMA IF EXISTS "{schema}_staging" CASCADE')
+    _postgres_admin(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE', f'DROP SCHEMA IF EXISTS "{schema}_staging" CASCADE',
+                    f'DROP SCHEMA IF EXISTS "{schema}_push" CASCADE')
 
 
 @pytest.fixture

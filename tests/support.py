@@ -187,7 +187,7 @@ def held_elsewhere(client: AntBotClient, n: int, path: str = DB) -> PushOptions:
 def ledger_rows(run_id: str, path: str = DB) -> int:
     """Records a push run wrote to push_ledger."""
     with duckdb.connect(path) as conn:
-        return conn.execute("SELECT count(*) FROM antbot.push_ledger WHERE run_id = ?", [run_id]).fetchone()[0]
+        return conn.execute("SELECT count(*) FROM antbot_push.push_ledger WHERE run_id = ?", [run_id]).fetchone()[0]
 
 
 # --- schedulers: the orchestrators in environments of their own, the settings a worker has ---

@@ -29,6 +29,8 @@ Notify = Callable[[str], None]
 # the first bytes of every DuckDB database file hold this magic at offset 8
 _DUCKDB_MAGIC = b"DUCK"
 _DUCKDB_HOLDER = re.compile(r"Conflicting lock is held in (.*?) \(PID (\d+)\)")
+# the class DuckDB puts before an error's message ("IO Error: ", "Invalid Input Error: ")
+DUCKDB_ERROR_CLASS = re.compile(r"^[A-Z][A-Za-z ]* Error: ")
 POLL_S = 0.2
 
 
@@ -152,9 +154,14 @@ def open_duckdb(path: Path, *, wait_s: float, notify: Notify, read_only: bool = 
         holder = _held_by(exc)
         if holder:
             raise BusyError(f"{path} is still held by {holder} after {wait_s:g} s") from None
-        raise ConfigError(f"DuckDB file {path}: {str(exc).splitlines()[0]}") from None
+        raise ConfigError(f"DuckDB file {path}: {_cause(exc)}") from None
     except duckdb.Error as exc:  # a damaged file: "Corrupt database file: computed checksum ..."
-        raise ConfigError(f"DuckDB file {path}: {str(exc).splitlines()[0]}") from None
+        raise ConfigError(f"DuckDB file {path}: {_cause(exc)}") from None
+
+
+def _cause(exc: Exception) -> str:
+    """The first line of a DuckDB error without its class ("IO Error: "), which names no cause."""
+    return DUCKDB_ERROR_CLASS.sub("", str(exc).splitlines()[0], count=1)
 
 
 @contextmanager

@@ -2,7 +2,7 @@
 
 Written from what a load leaves in the database, not from the dictionary alone: a sandbox account
 loaded into a throwaway DuckDB file by `pipeline.load()` (tables, views and comments as every load
-writes them), with the push's record tables beside them. Run
+writes them), and the push's record tables in their dataset. Run
 `python -m antbot_source.destination.tables_doc > docs/tables.md` (needs the `sandbox` extra).
 """
 
@@ -20,7 +20,7 @@ import duckdb
 
 from antbot_source.destination.comments import sql_literal
 from antbot_source.pipeline import load
-from antbot_source.push.ledger import PushLedger
+from antbot_source.push.ledger import PushLedger, records_dataset
 from antbot_source.push.read import Warehouse
 from antbot_source.sandbox import run_sandbox
 from antbot_source.settings import DEFAULT_DATASET
@@ -34,6 +34,11 @@ PostgreSQL: `col_description`). Descriptions live in `antbot_source/rows/diction
 is generated from a sandbox load by `python -m antbot_source.destination.tables_doc > docs/tables.md`
 and a test keeps it current. Timestamps are UTC unless a column says otherwise.
 """
+
+RECORDS_HEADER = """## Push records
+
+`antbot push` records every run, every row's outcome and every rejected row in a dataset of its own
+beside the data: `<dataset>_push`, `antbot_push` by default."""
 
 KIND_TITLES = {"BASE TABLE": "Tables", "VIEW": "Views"}
 
@@ -70,14 +75,15 @@ def _order(row: ColumnRow) -> tuple[bool, bool, str]:
     return row.kind == "VIEW", row.relation.startswith("_dlt"), row.relation
 
 
-def render(columns: Iterable[ColumnRow]) -> str:
-    """The markdown of docs/tables.md for these columns (in their order within each relation)."""
-    blocks = [HEADER.rstrip()]
+def render(columns: Iterable[ColumnRow], header: str = HEADER, kind_titles: bool = True) -> str:
+    """The markdown of docs/tables.md for these columns (in their order within each relation), under
+    `header`, with a heading per kind of relation (`kind_titles`)."""
+    blocks = [header.rstrip()]
     kind = None
     # a stable sort: the columns of a relation keep their order
     for (relation_kind, relation), group in groupby(sorted(columns, key=_order), key=lambda r: (r.kind, r.relation)):
         rows = list(group)
-        if relation_kind != kind:
+        if kind_titles and relation_kind != kind:
             kind = relation_kind
             blocks.append(f"## {KIND_TITLES.get(kind, kind)}")
         table = [f"| `{r.column}` | {r.data_type.lower()} | {_cell(r.column_comment)} |" for r in rows]
@@ -87,8 +93,8 @@ def render(columns: Iterable[ColumnRow]) -> str:
 
 
 def sandbox_dataset(directory: Path, dataset: str = DEFAULT_DATASET) -> Path:
-    """A DuckDB file in `directory` holding the push's record tables and then a load of a sandbox
-    account (its views and comments included); returns its path."""
+    """A DuckDB file in `directory` holding a load of a sandbox account (its views and comments
+    included) and the push's record tables; returns its path."""
     path = directory / "dictionary.duckdb"
     with contextlib.closing(duckdb.connect(str(path))) as con:
         con.execute(f'CREATE SCHEMA "{dataset}"')
@@ -100,12 +106,17 @@ def sandbox_dataset(directory: Path, dataset: str = DEFAULT_DATASET) -> Path:
     return path
 
 
+def document(path: Path, dataset: str = DEFAULT_DATASET) -> str:
+    """docs/tables.md of the DuckDB file at `path`: the data's dataset, then the push records' dataset."""
+    with contextlib.closing(duckdb.connect(str(path), read_only=True)) as con:
+        return (render(read_columns(con, dataset)) + "\n"
+                + render(read_columns(con, records_dataset(dataset)), RECORDS_HEADER, kind_titles=False))
+
+
 def generate() -> str:
     """docs/tables.md, from a fresh sandbox load."""
     with tempfile.TemporaryDirectory(prefix="antbot-tables-doc-") as directory:
-        path = sandbox_dataset(Path(directory))
-        with contextlib.closing(duckdb.connect(str(path), read_only=True)) as con:
-            return render(read_columns(con, DEFAULT_DATASET))
+        return document(sandbox_dataset(Path(directory)))
 
 
 if __name__ == "__main__":

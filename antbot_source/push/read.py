@@ -84,7 +84,7 @@ def input_sql(table: str | None, query: str | None, dataset: str, destination: D
 
 @dataclass
 class Warehouse:
-    """An open connection to the dataset that holds the input table and the push records."""
+    """An open connection to the dataset that holds the input table (the push records go beside it: ledger.py)."""
 
     conn: Any
     dataset: str
@@ -147,7 +147,8 @@ class Warehouse:
             cur.close()
 
     def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-        """Append rows to `dataset.table` in one statement (DuckDB reads them as an Arrow table)."""
+        """Append rows to `table` (`schema.table`, or a table of the dataset) in one statement (DuckDB
+        reads them as an Arrow table)."""
         if not rows:
             return
         target = f"{qualified(self.dataset, table)} ({', '.join(quote_ident(c) for c in columns)})"

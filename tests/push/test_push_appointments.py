@@ -134,7 +134,7 @@ def test_each_reject_reason_exit_6_and_the_rest_applied(sandbox):
     assert appointments_held(sandbox, cal) == Counter({(number_key(ok), DAY): 1,
                                                       (number_key(other), DAY + timedelta(hours=1)): 1})
     with duckdb.connect(DB) as conn:
-        logged = conn.execute("SELECT row_no, reason FROM antbot.push_rejects WHERE kind = 'appointments' "
+        logged = conn.execute("SELECT row_no, reason FROM antbot_push.push_rejects WHERE kind = 'appointments' "
                               "ORDER BY row_no").fetchall()
     assert dict(logged) == reasons
 
@@ -302,5 +302,5 @@ def test_writes_answered_5xx_are_settled_by_looking_not_resent_blindly(start_san
     assert appointments_held(sb, cal) == Counter((number_key(n), DAY + timedelta(minutes=15 * i))
                                                  for i, n in enumerate(numbers))
     with duckdb.connect(DB) as conn:
-        settled = conn.execute("SELECT count(DISTINCT key) FROM antbot.push_ledger WHERE status = 'unknown'").fetchone()
+        settled = conn.execute("SELECT count(DISTINCT key) FROM antbot_push.push_ledger WHERE status = 'unknown'").fetchone()
     assert settled[0] >= 1 and sb.stats()["statuses"].get("502", 0) + sb.stats()["statuses"].get("503", 0) >= 1

@@ -76,9 +76,9 @@ def test_every_column_is_created_then_updated_and_an_unchanged_rerun_sends_nothi
     assert (camp["daily_start_time"], camp["daily_stop_time"]) == ("08:30:00", "16:30:00")
     assert (camp["callerid"], camp["description"]) == ("02873001000", "renewals of the month")
     with duckdb.connect(DB) as conn:  # recorded like contacts: the run, and intent before the outcome
-        run = conn.execute("SELECT kind, created, exit_code FROM antbot.push_runs WHERE run_id = ?",
+        run = conn.execute("SELECT kind, created, exit_code FROM antbot_push.push_runs WHERE run_id = ?",
                            [created.run_id]).fetchall()
-        steps = conn.execute("SELECT key, target, action, status FROM antbot.push_ledger WHERE run_id = ? "
+        steps = conn.execute("SELECT key, target, action, status FROM antbot_push.push_ledger WHERE run_id = ? "
                              "ORDER BY seq", [created.run_id]).fetchall()
     assert run == [("campaigns", 1, 0)]
     assert steps == [("campaign:Renewals", None, "create", "sending"), ("campaign:Renewals", camp["id"], "create",
@@ -184,7 +184,7 @@ def test_each_reject_reason_is_recorded_and_the_rest_applied(sandbox):
     }
     assert len(campaigns_named(sandbox, "Good")) == 1 and result.counts["created"] == 1
     with duckdb.connect(DB) as conn:
-        recorded = conn.execute("SELECT row_no, reason FROM antbot.push_rejects WHERE kind = 'campaigns' "
+        recorded = conn.execute("SELECT row_no, reason FROM antbot_push.push_rejects WHERE kind = 'campaigns' "
                                 "AND run_id = ?", [result.run_id]).fetchall()
     assert dict(recorded) == reasons
     # a pause is never refused for the window: it only reduces calls

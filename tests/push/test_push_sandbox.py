@@ -73,12 +73,28 @@ def test_a_push_creates_what_is_missing_and_an_unchanged_rerun_sends_no_create(s
     assert again.exit_code == 0 and again.counts["present"] == 1_200 and again.counts["created"] == 0
     assert writes(sandbox) == Counter()
     with duckdb.connect(DB) as conn:
-        runs = conn.execute("SELECT created, present, exit_code FROM antbot.push_runs ORDER BY started_at").fetchall()
+        runs = conn.execute("SELECT created, present, exit_code FROM antbot_push.push_runs ORDER BY started_at").fetchall()
         last = conn.execute("""SELECT status, count(*) FROM (SELECT status, row_number() OVER
-                               (PARTITION BY key ORDER BY seq DESC) rn FROM antbot.push_ledger) WHERE rn = 1
+                               (PARTITION BY key ORDER BY seq DESC) rn FROM antbot_push.push_ledger) WHERE rn = 1
                                GROUP BY ALL""").fetchall()
     assert runs == [(1_200, 0, 0), (0, 1_200, 0)]
     assert last == [("present", 1_200)]
+
+
+def test_the_push_records_live_in_a_dataset_of_their_own_with_their_descriptions(sandbox):
+    client = connect(sandbox)
+    write_table("call_list", [{"contact": n} for n in fresh_numbers(2)])
+    run_push(client, PushOptions("contacts", table="call_list", duckdb_path=DB, dry_run=True,
+                                 target=new_phonebook(client, "push-records")))
+    with duckdb.connect(DB, read_only=True) as conn:
+        schemas = dict(conn.execute("SELECT table_name, table_schema FROM information_schema.tables "
+                                    "WHERE table_name LIKE 'push%'").fetchall())
+        bare = conn.execute("SELECT table_name, column_name FROM duckdb_columns() WHERE schema_name = 'antbot_push' "
+                            "AND (comment IS NULL OR comment = '')").fetchall()
+        described = conn.execute("SELECT comment FROM duckdb_tables() WHERE schema_name = 'antbot_push' "
+                                 "AND table_name = 'push_runs'").fetchone()
+    assert schemas == {"push_ledger": "antbot_push", "push_rejects": "antbot_push", "push_runs": "antbot_push"}
+    assert not bare and described == ("One row per `antbot push` run.",)
 
 
 def test_bulk_stops_at_a_number_held_by_another_phonebook_and_the_push_still_adds_every_row(sandbox):
@@ -110,8 +126,8 @@ def test_rejects_and_runs_are_recorded_with_reasons(sandbox):
     created = [r for r in sandbox.rows("contacts") if r["phonebook"] == book]
     assert len(created) == 1 and json.loads(created[0]["additional_vars"]) == {"tier": 2}
     with duckdb.connect(DB) as conn:
-        rejects = conn.execute("SELECT row_no, reason, row_data FROM antbot.push_rejects ORDER BY row_no").fetchall()
-        runs = conn.execute("SELECT input_rows, rejected, created, exit_code FROM antbot.push_runs").fetchall()
+        rejects = conn.execute("SELECT row_no, reason, row_data FROM antbot_push.push_rejects ORDER BY row_no").fetchall()
+        runs = conn.execute("SELECT input_rows, rejected, created, exit_code FROM antbot_push.push_runs").fetchall()
     assert [(n, reason) for n, reason, _ in rejects] == [
         (2, "bad email 'nope'"), (3, "bad status 3 (1 active or 0 inactive)"), (4, "invalid phone number '0399'")]
     assert json.loads(rejects[0][2])["contact"] == "0399000002"
@@ -184,9 +200,9 @@ def test_a_postgres_table_is_pushed_and_recorded_in_postgres(sandbox, postgres_s
     held = {number_key(r["contact"]): r["status"] for r in sandbox.rows("contacts") if r["phonebook"] == book}
     assert held == {"+84399000001": 1, "+84399000002": 0}
     with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
-        cur.execute(f'SELECT created, exit_code FROM "{schema}".push_runs')
+        cur.execute(f'SELECT created, exit_code FROM "{schema}_push".push_runs')
         assert cur.fetchall() == [(2, 0)]
-        cur.execute(f'SELECT count(*) FROM "{schema}".push_ledger WHERE status = %s', ("created",))
+        cur.execute(f'SELECT count(*) FROM "{schema}_push".push_ledger WHERE status = %s', ("created",))
         assert cur.fetchone() == (2,)
     assert run_push(client, opts).counts["present"] == 2
 
@@ -219,7 +235,7 @@ def test_a_cell_with_an_extension_several_numbers_or_text_is_rejected_and_never_
     digits = {re.sub(r"\D", "", c) for c in cells[:4]} | {"0399700043", "03997000435", "0399700045"}
     assert not digits & {re.sub(r"\D", "", r["contact"]) for r in sandbox.rows("contacts")}
     with duckdb.connect(DB) as conn:
-        reasons = conn.execute("SELECT row_no, reason FROM antbot.push_rejects ORDER BY row_no").fetchall()
+        reasons = conn.execute("SELECT row_no, reason FROM antbot_push.push_rejects ORDER BY row_no").fetchall()
     assert [(n, reason.split(" '")[0]) for n, reason in reasons] == [
         (1, "phone number with an extension"), (2, "several phone numbers in one cell"),
         (3, "several phone numbers in one cell"), (4, "letters or other text around the phone number")]

@@ -65,7 +65,7 @@ def _waiting_on_the_ledger(conn, schema: str) -> bool:
     """Whether a session waits for a lock to insert into the push ledger of `schema`."""
     with conn.cursor() as cur:
         cur.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE %s",
-                    (f'INSERT INTO "{schema}"."push_ledger"%',))
+                    (f'INSERT INTO "{schema}_push"."push_ledger"%',))
         return cur.fetchone()[0] > 0
 
 
@@ -92,7 +92,7 @@ def test_a_signal_while_the_push_writes_its_ledger_exits_130_or_143_and_a_rerun_
     holder = psycopg2.connect(dsn)
     try:
         with holder.cursor() as cur:  # reads go on, the push's first ledger insert waits
-            cur.execute(f'LOCK TABLE "{schema}".push_ledger IN EXCLUSIVE MODE')
+            cur.execute(f'LOCK TABLE "{schema}_push".push_ledger IN EXCLUSIVE MODE')
             push = _start(sandbox, *args)
             with contextlib.closing(psycopg2.connect(dsn)) as watch:
                 watch.autocommit = True  # a fresh view of pg_stat_activity at each look
