@@ -38,3 +38,15 @@ def test_every_relative_link_resolves(page):
         elif anchor and file.suffix == ".md" and anchor not in _anchors(file):
             broken.append(f"{target}: no heading #{anchor} in {file.name}")
     assert not broken, "\n".join(broken)
+
+
+def test_every_page_of_docs_is_linked_from_the_readme():
+    linked = {(ROOT / target.partition("#")[0]).resolve() for target in _links(ROOT / "README.md")}
+    unlinked = [page.name for page in PAGES[1:] if page.resolve() not in linked]
+    assert not unlinked, f"pages of docs/ the README does not link to: {unlinked}"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_no_page_cites_an_issue(page):
+    cited = re.findall(r"(?i)\bissues? #?\d+", page.read_text(encoding="utf-8"))
+    assert not cited, f"{page.name} cites {cited}: say what holds, not where it was asked for"
