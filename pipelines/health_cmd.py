@@ -53,8 +53,10 @@ def health(
 ) -> None:
     """Show the last load runs' health per table (rows, requests, retries, late and healed CDRs).
 
+    Example: antbot health --max-age 1
+
     Exit codes: 0 healthy; 10 the last run recorded a warning, or (--max-age) the last load is too old;
-    2 no such dataset or no load yet; 9 a load holds the DuckDB file. Example: antbot health --max-age 1
+    2 no such dataset or no load yet; 9 a load holds the DuckDB file.
     """
     with reported("health"), dataset_pipeline(destination=destination, duckdb_path=duckdb, dataset=dataset,
                                               read_only=True, wait_s=wait, notify=notice) as pipeline:

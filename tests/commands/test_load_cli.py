@@ -152,3 +152,6 @@ def test_every_command_help_shows_flags_an_example_and_exit_codes():
         assert shown.exit_code == 0
         assert "Example:" in shown.output and "Exit codes:" in shown.output, (command, shown.output)
         assert "<bool>" not in shown.output and "--dry-run <" not in shown.output
+        assert not any("Example:" in line and "Exit codes:" in line for line in shown.output.splitlines())
+        if command == ["load"]:  # a paragraph is rewrapped to the terminal, not cut where its source line ends
+            assert "5 AntBot answered an error; 9 another run" in shown.output, shown.output
