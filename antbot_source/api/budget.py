@@ -33,7 +33,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from filelock import FileLock
 from pyrate_limiter import GCRA, Rate
@@ -156,11 +156,20 @@ class BudgetFile(StateStore):
         self.set_head(self.head()._replace(tat=0))
 
 
+class Clock(Protocol):
+    """Where the budget reads the time and waits: the `time` module, or a test's clock."""
+
+    def time(self) -> float: ...
+
+    def sleep(self, seconds: float, /) -> None: ...
+
+
 class RequestBudget:
     """What the requests of one account wait for: the budget file's pause and its learned or set rate."""
 
-    def __init__(self, max_per_second: float | None = None):
+    def __init__(self, max_per_second: float | None = None, clock: Clock = time):
         self._cap = max_per_second
+        self._clock = clock
         self.file = BudgetFile()
         self._gcra = GCRA()
         self.throttled = 0  # 429s seen by this process
@@ -192,9 +201,9 @@ class RequestBudget:
         """Block until a request may be sent."""
         file = self.file
         while True:
-            head, now = file.head(), time.time()
+            head, now = file.head(), self._clock.time()
             if head.pause > now:
-                time.sleep(head.pause - now)
+                self._clock.sleep(head.pause - now)
                 continue
             if head.trial:
                 if head.trial < 0 or now - head.trial > TRIAL_TIMEOUT_S:
@@ -204,7 +213,7 @@ class RequestBudget:
                             file.set_head(head._replace(trial=now))
                             return
                 else:  # a sliding window frees its slots as unevenly as they were spent: wait for its answer
-                    time.sleep(TRIAL_POLL_S)
+                    self._clock.sleep(TRIAL_POLL_S)
                 continue
             if head.rate and now - max(head.last_429, head.last_raise) > RAISE_EVERY_S:
                 with file.locked():  # no 429 for a while: ask for more
@@ -224,14 +233,14 @@ class RequestBudget:
             decision = file.check(self._gcra, [spacing], int(now * 1000), 1)
             if decision.allowed:
                 return
-            time.sleep((decision.retry_after_ms or 1) / 1000)
+            self._clock.sleep((decision.retry_after_ms or 1) / 1000)
 
     def answered(self, status: int, retry_after: float | None) -> None:
         """Learn from an answer. The first 429 of the run pauses everyone until its `Retry-After` and
         sets the rate the throttle's answers reveal, as does a 429 to the request that went alone after
         a pause; a later one lowers the rate by a tenth (at most once a second), and only the refused
         request waits."""
-        now = time.time()
+        now = self._clock.time()
         file = self.file
         if status != 429:
             file.grant(now)
