@@ -8,6 +8,7 @@ import itertools
 from antbot_source.api.budget import (
     BACK_OFF,
     FIRST_GAIN,
+    LEARN_WINDOW_S,
     MAX_GAIN,
     RAISE_EVERY_S,
     RAMP_S,
@@ -74,20 +75,44 @@ def test_a_cap_spaces_every_request_at_its_rate_from_the_first():
     assert all(abs(gap - 0.1) < 0.002 for gap in gaps(times)), "no burst, no request early"
 
 
-def test_the_first_429_pauses_everyone_until_its_retry_after_and_learns_the_rate_granted():
+def test_the_first_429_pauses_everyone_until_its_retry_after():
+    clock = Clock()
+    budget = RequestBudget(clock=clock)
+    sends(budget, clock, 30)
+    budget.answered(429, 2.0)
+    assert budget.throttled == 1
+    budget.wait()
+    assert clock.now == EPOCH + 2.0
+
+
+def test_the_first_429_learns_the_throttles_rate_from_what_its_window_granted():
+    clock = Clock()
+    budget = RequestBudget(clock=clock)
+    sends(budget, clock, 10)
+    clock.sleep(10.0)  # a lull: not part of the window the 429 speaks of
+    sends(budget, clock, 40)  # a throttle of 40 requests per 4 s: the 41st is refused until the 1st leaves
+    budget.answered(429, 4.0)
+    assert budget.file.head().rate == 10.0
+
+
+def test_requests_granted_longer_ago_than_the_memory_count_for_nothing():
+    clock = Clock()
+    budget = RequestBudget(clock=clock)
+    sends(budget, clock, 30)
+    clock.sleep(float(LEARN_WINDOW_S))  # the same second of the next minute
+    sends(budget, clock, 20)
+    budget.answered(429, 2.0)
+    assert budget.file.head().rate == 10.0
+
+
+def test_a_rate_learned_over_a_steady_pace_errs_low_never_high():
     clock = Clock()
     budget = RequestBudget(clock=clock)
     for _ in range(50):  # the server grants 10 a second for 5 s
         sends(budget, clock, 1)
         clock.sleep(0.1)
-    refused_at = clock.now
-    budget.answered(429, 2.0)
-    assert budget.throttled == 1
-    learned = budget.file.head().rate
-    # what was granted over the span the window holds: errs low (Retry-After is rounded up), never high
-    assert 7.0 < learned <= 10.0
-    budget.wait()
-    assert clock.now == refused_at + 2.0
+    budget.answered(429, 2.0)  # Retry-After is rounded up to whole seconds
+    assert 7.0 < budget.file.head().rate <= 10.0
 
 
 def test_after_a_pause_one_request_goes_alone_and_the_others_wait_for_its_answer():
