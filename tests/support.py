@@ -5,16 +5,19 @@
   `assert_equals_truth`, `snapshot`;
 - push inputs and targets: `DB`, `connect`, `write_table`, `new_phonebook`, `new_dnc_list`, `fresh_numbers`,
   `held_elsewhere`, `ledger_rows`;
+- CDR windows: `counter` (a server's count of stamps);
 - schedulers: `orchestrator`, `worker_env`, `two_scheduled_runs`.
 """
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +33,7 @@ from antbot_source.api.client import AntBotClient, ClientConfig
 from antbot_source.destination.target import build_pipeline
 from antbot_source.pipeline import LoadSummary, run_load
 from antbot_source.push import PushOptions, run_push
+from antbot_source.resources.cdr.windows import Window
 from antbot_source.rows.schema import json_fields
 from antbot_source.sandbox import SandboxHandle
 from antbot_source.settings import DEFAULT_DUCKDB, TABLE_NAMES, endpoint
@@ -265,3 +269,20 @@ def two_scheduled_runs(sb: SandboxHandle, run: Callable[[int], dict[str, int]],
     assert len(new) <= second.rows["cdr"] < counts[1]["cdr"] / 4, "the second run re-read the CDR history"
     assert second.cdr_requests < first.cdr_requests / 4, runs
     return runs
+
+
+# --- CDR windows ---
+
+def counter(stamps: list[datetime]) -> Callable[[Sequence[Window]], list[int]]:
+    """A server count over sorted stamps, for a window's [start, end) (the margin is the server's business)."""
+    stamps = sorted(stamps)
+
+    def count(windows: Sequence[Window]) -> list[int]:
+        return [one(w) for w in windows]
+
+    def one(window: Window) -> int:
+        lo = bisect.bisect_left(stamps, window.start)
+        hi = len(stamps) if window.end is None else bisect.bisect_left(stamps, window.end)
+        return hi - lo
+
+    return count

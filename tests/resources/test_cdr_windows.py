@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-import bisect
 import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from support import counter
 
+from antbot_source.resources.cdr.verify import DRILL_ROWS, Comparison
 from antbot_source.resources.cdr.windows import (
+    ESTIMATE_SLACK,
     FILTER_MARGIN,
+    MAX_PARTS,
+    MIN_SPAN,
+    WINDOWS_PER_WALK,
     Window,
     append_is_safe,
     iso,
@@ -20,21 +25,6 @@ from antbot_source.resources.cdr.windows import (
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 START = datetime(2019, 1, 1, tzinfo=UTC)
 HOUR = timedelta(hours=1)
-
-
-def counter(stamps: list[datetime]):
-    """A server count over sorted stamps, for a window's [start, end) (the margin is the server's business)."""
-    stamps = sorted(stamps)
-
-    def count(windows: list[Window]) -> list[int]:
-        return [one(w) for w in windows]
-
-    def one(window: Window) -> int:
-        lo = bisect.bisect_left(stamps, window.start)
-        hi = len(stamps) if window.end is None else bisect.bisect_left(stamps, window.end)
-        return hi - lo
-
-    return count
 
 
 # 30 days of calls, 200 an hour, in the last month before NOW; nothing before
@@ -192,3 +182,117 @@ def test_a_look_back_longer_than_the_history_starts_at_the_start_date():
     _read_all(state, start_date=NOW - timedelta(days=10))
     p = plan(state, start_date=NOW - timedelta(days=10), lookback=timedelta(days=400))
     assert p.live and p.start == NOW - timedelta(days=10)
+
+
+# -- sizing windows by the server's count ---------------------------------------------------------------
+
+def compared(held: list[datetime]) -> Comparison:
+    return Comparison(counter(STAMPS), counter(held), NOW)
+
+
+class Counted:
+    """The server's count, remembering every window it was asked about."""
+
+    def __init__(self, stamps: list[datetime]):
+        self.count, self.asked = counter(stamps), []
+
+    def __call__(self, windows: list[Window]) -> list[int]:
+        self.asked += windows
+        return self.count(windows)
+
+
+@pytest.mark.parametrize("held", [None, []], ids=["estimated", "compared"])
+def test_windows_for_walks_side_by_side_are_small_enough_for_each_to_have_several(held):
+    compare = None if held is None else compared(held)
+    alone = plan({}, window_rows=100_000, compare=compare)
+    side_by_side = plan({}, window_rows=100_000, parallel=4, compare=compare)
+    counts = counter(STAMPS)(list(side_by_side.windows))
+    share = len(STAMPS) // (WINDOWS_PER_WALK * 4)
+    assert len(side_by_side.windows) >= max(WINDOWS_PER_WALK * 4 // 2, 2 * len(alone.windows))
+    assert all(n <= share * 3 // 2 for n in counts), "half as big again as an even share at most"
+    assert sum(counts) == len(STAMPS)
+
+
+def test_the_biggest_windows_are_walked_first():
+    p = plan({}, window_rows=100_000, parallel=4)
+    rows = [p.rows[w] for w in p.walk_order()]
+    assert rows == sorted(rows, reverse=True) and sorted(p.walk_order(), key=lambda w: w.start) == list(p.windows)
+
+
+def test_rows_sharing_an_instant_are_not_cut_below_the_shortest_span():
+    burst = [NOW - HOUR] * 5_000
+    p = plan({}, count=counter(burst), window_rows=100)
+    holding = [w for w in p.windows if counter(burst)([w])[0]]
+    assert len(holding) == 1 and MIN_SPAN / MAX_PARTS < holding[0].end - holding[0].start <= MIN_SPAN
+
+
+def test_a_window_cut_twice_is_cut_again_without_counting_where_nothing_is_compared():
+    asked = Counted(STAMPS)
+    p = plan({}, count=asked, window_rows=100_000, parallel=4)
+    uncounted = [w for w in p.windows if w not in asked.asked]
+    assert uncounted, "pieces of a span cut twice are estimated, not counted"
+    share = len(STAMPS) // (WINDOWS_PER_WALK * 4)
+    assert all(n <= ESTIMATE_SLACK * share for n in counter(STAMPS)(uncounted))
+    assert sum(counter(STAMPS)(list(p.windows))) == len(STAMPS), "estimated or not, the windows tile the range"
+
+
+def test_windows_compared_with_the_destination_are_all_counted():
+    p = plan({}, window_rows=100_000, parallel=4, compare=compared([]))
+    assert list(p.windows) == [w for w, n in p.rows.items() if n], "nothing held: every window with rows is read"
+    assert all(counter(STAMPS)([w])[0] == n for w, n in p.rows.items()), "by exact counts, not estimates"
+
+
+# -- a live run compared with the destination -----------------------------------------------------------
+
+def test_a_live_run_with_nothing_new_costs_one_count_and_reads_nothing():
+    state: dict = {}
+    record_run(state, plan(state), newest=STAMPS[-1])
+    asked = Counted(STAMPS)
+    p = plan(state, count=asked, now=NOW + HOUR, window_rows=100, compare=compared(STAMPS))
+    assert p.windows == () and p.live and not append_is_safe(state, p)
+    assert asked.asked == [Window(p.start, None)]
+    record_run(state, p, newest=None)
+    assert state["read_until"] == iso(NOW + HOUR) and not state["pending"]
+
+
+def test_a_live_run_reads_only_the_windows_that_lost_rows():
+    state: dict = {}
+    record_run(state, plan(state), newest=STAMPS[-1])
+    lost = STAMPS[-300:-290]  # written late, in the look-back
+    p = plan(state, now=NOW + HOUR, window_rows=1_000, lookback=timedelta(days=2),
+             compare=compared([s for s in STAMPS if s not in lost]))
+    assert p.windows and all(any(_holds(w, s) for w in p.windows) for s in lost)
+    assert sum(counter(STAMPS)(list(p.windows))) <= DRILL_ROWS, "narrowed down to the rows lost"
+
+
+# -- what a run records ---------------------------------------------------------------------------------
+
+def test_a_finished_backfill_plans_nothing_and_counts_nothing():
+    state = {"backfills": {f"{iso(NOW - 2 * HOUR)}|{iso(NOW - HOUR)}": iso(NOW - HOUR)}}
+    asked = Counted(STAMPS)
+    p = plan(state, count=asked, since=NOW - 2 * HOUR, until=NOW - HOUR)
+    assert p.windows == () and asked.asked == [] and not append_is_safe(state, p)
+    record_run(state, p, newest=None)
+    assert state["backfills"] == {} and not state["pending"]
+
+
+def test_what_is_loaded_reaches_the_last_window_or_the_newest_row_whichever_is_later():
+    state: dict = {}
+    backfill = plan(state, since=NOW - 10 * HOUR, until=NOW - 5 * HOUR)
+    record_run(state, backfill, newest=NOW - 6 * HOUR)
+    assert state["loaded_until"] == iso(NOW - 5 * HOUR)
+    older = plan(state, since=NOW - 20 * HOUR, until=NOW - 15 * HOUR)
+    record_run(state, older, newest=NOW - 16 * HOUR)
+    assert state["loaded_until"] == iso(NOW - 5 * HOUR), "never moves back"
+    live = plan(state)
+    record_run(state, live, newest=NOW + HOUR)  # a row stamped after the run's now
+    assert state["loaded_until"] == iso(NOW + HOUR)
+
+
+def test_a_backfill_of_older_history_leaves_the_live_pass_pending():
+    state: dict = {}
+    _read_all(state, start_date=NOW - timedelta(days=10))
+    p = plan(state, start_date=NOW - timedelta(days=12))
+    assert p.then_live and not p.live
+    record_run(state, p, newest=None)
+    assert state["pending"], "the live pass follows in the next run"
