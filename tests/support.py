@@ -5,7 +5,7 @@
   `assert_equals_truth`, `snapshot`;
 - push inputs and targets: `DB`, `connect`, `write_table`, `new_phonebook`, `new_dnc_list`, `fresh_numbers`,
   `held_elsewhere`, `ledger_rows`;
-- CDR windows: `counter` (a server's count of stamps);
+- CDR windows: `counter`, `Counted` (a server's count of stamps);
 - schedulers: `orchestrator`, `worker_env`, `two_scheduled_runs`.
 """
 
@@ -286,3 +286,15 @@ def counter(stamps: list[datetime]) -> Callable[[Sequence[Window]], list[int]]:
         return hi - lo
 
     return count
+
+
+class Counted:
+    """A server's count of stamps, remembering every window it was asked about."""
+
+    def __init__(self, stamps: list[datetime]):
+        self.count = counter(stamps)
+        self.asked: list[Window] = []
+
+    def __call__(self, windows: Sequence[Window]) -> list[int]:
+        self.asked += windows
+        return self.count(windows)

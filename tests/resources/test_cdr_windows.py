@@ -6,7 +6,7 @@ import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from support import counter
+from support import Counted, counter
 
 from antbot_source.resources.cdr.verify import DRILL_ROWS, Comparison
 from antbot_source.resources.cdr.windows import (
@@ -188,17 +188,6 @@ def test_a_look_back_longer_than_the_history_starts_at_the_start_date():
 
 def compared(held: list[datetime]) -> Comparison:
     return Comparison(counter(STAMPS), counter(held), NOW)
-
-
-class Counted:
-    """The server's count, remembering every window it was asked about."""
-
-    def __init__(self, stamps: list[datetime]):
-        self.count, self.asked = counter(stamps), []
-
-    def __call__(self, windows: list[Window]) -> list[int]:
-        self.asked += windows
-        return self.count(windows)
 
 
 @pytest.mark.parametrize("held", [None, []], ids=["estimated", "compared"])
