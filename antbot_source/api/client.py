@@ -219,7 +219,9 @@ class AntBotClient:
     `stats` counts what its requests cost; `counted()` gives a view counting into other stats.
     """
 
-    def __init__(self, config: ClientConfig, *, connection_check: bool = False):
+    def __init__(self, config: ClientConfig, *, connection_check: bool = False,
+                 transport: httpx.BaseTransport | None = None):
+        """`transport`: where requests go (None: the network; a test may serve them in process)."""
         self.config = config
         self._connection_check = connection_check
         self._base = config.base_url.rstrip("/") + "/"
@@ -230,6 +232,7 @@ class AntBotClient:
             if connection_check else config.timeout,
             headers={"Accept": "application/json", "User-Agent": "antbot-dlt"},
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=32),
+            transport=transport,
         )
         self._budget = budget_of(config)
         self._tokens = _tokens_of(config)
