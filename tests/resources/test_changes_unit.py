@@ -123,8 +123,8 @@ def test_a_server_without_page_last_is_read_from_the_page_its_count_names():
 def test_a_row_the_destination_lacks_makes_it_unsure():
     with pytest.raises(Unsure, match="lacks"):  # on the last page
         changes(FakeList(HELD), [0] + [i for i in HELD if i != 395])
-    with pytest.raises(Unsure):  # met by the bisection
-        changes(FakeList([i for i in HELD if i not in (1, 2)]), [0] + [i for i in HELD if i != 250])
+    with pytest.raises(Unsure, match="lacks"):  # the first row of a page the bisection reads
+        changes(FakeList([i for i in HELD if i not in (1, 2)]), [0] + [i for i in HELD if i != 3])
 
 
 def test_more_old_rows_at_the_server_than_held_makes_it_unsure():
