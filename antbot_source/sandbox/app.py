@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import random
 import secrets
@@ -78,6 +79,8 @@ class ServerState:
     bucket: float = 0.0
     bucket_at: float = 0.0
     writes_changed: asyncio.Condition | None = None
+    held: int = 0  # CDR list pages held by hold_cdr_pages, for wait_for_held
+    held_changed: asyncio.Condition | None = None
     # the per-user throttle: user -> clock times (ns) of the requests it let through, oldest first
     history: dict[str, deque[int]] = field(default_factory=dict)
     # what the stats report beside requests and statuses (reset with them)
@@ -277,6 +280,8 @@ class Sandbox:
     async def _list(self, request: Request, account: str, endpoint: str) -> Response:
         h = self.world.habits
         params = dict(request.query_params)
+        if endpoint == "cdr" and h.hold_cdr_pages and params.get("page_size") != "1":
+            await self._hold()
         pos = self.world.query(account, endpoint, params)
         if endpoint in h.bare_lists:
             return Response(self._shaped(request, endpoint, self.world.page_json(account, endpoint, params, 0, len(pos))),
@@ -350,6 +355,19 @@ class Sandbox:
 
         return run
 
+    async def _hold(self) -> None:
+        """hold_cdr_pages: counted, then held until the habit is switched off."""
+        cond = self._held_cond()
+        async with cond:
+            self.state.held += 1
+            cond.notify_all()
+            await cond.wait_for(lambda: not self.world.habits.hold_cdr_pages)
+
+    def _held_cond(self) -> asyncio.Condition:
+        if self.state.held_changed is None:
+            self.state.held_changed = asyncio.Condition()
+        return self.state.held_changed
+
     async def _wrote(self) -> None:
         cond = self._writes_cond()
         async with cond:
@@ -390,6 +408,9 @@ class Sandbox:
     async def a_habits(self, request: Request) -> Any:
         if request.method == "PUT":
             self.world.habits = self.world.habits.updated(**(await _body(request)))
+            cond = self._held_cond()
+            async with cond:  # hold_cdr_pages switched off lets the held pages go
+                cond.notify_all()
         return self.world.habits.to_dict()
 
     async def a_stats(self, request: Request) -> Any:
@@ -410,14 +431,12 @@ class Sandbox:
         return {"frozen": self.clock.frozen_ns is not None, "skipped_s": self.clock.skipped_ns / 1e9}
 
     async def a_wait_writes(self, request: Request) -> Any:
-        n, timeout = int(request.query_params["n"]), float(request.query_params.get("timeout", "30"))
-        cond = self._writes_cond()
-        async with cond:
-            try:
-                await asyncio.wait_for(cond.wait_for(lambda: self.state.writes_received >= n), timeout)
-            except TimeoutError:
-                pass
-        return {"writes": self.state.writes_received, "reached": self.state.writes_received >= n}
+        writes = await _waited(request, self._writes_cond(), lambda: self.state.writes_received)
+        return {"writes": writes, "reached": writes >= int(request.query_params["n"])}
+
+    async def a_wait_held(self, request: Request) -> Any:
+        held = await _waited(request, self._held_cond(), lambda: self.state.held)
+        return {"held": held, "reached": held >= int(request.query_params["n"])}
 
     def app(self) -> Starlette:
         a = self.admin
@@ -435,7 +454,17 @@ class Sandbox:
             Route("/_sandbox/stats", a(self.a_stats), methods=["GET", "POST"]),
             Route("/_sandbox/clock", a(self.a_clock), methods=["POST"]),
             Route("/_sandbox/wait-writes", a(self.a_wait_writes)),
+            Route("/_sandbox/wait-held", a(self.a_wait_held)),
         ])
+
+
+async def _waited(request: Request, cond: asyncio.Condition, value: Callable[[], int]) -> int:
+    """`value` once it reaches the request's `n`, or when its `timeout` (seconds) has passed."""
+    n, timeout = int(request.query_params["n"]), float(request.query_params.get("timeout", "30"))
+    async with cond:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(cond.wait_for(lambda: value() >= n), timeout)
+    return value()
 
 
 def _bearer(request: Request) -> str:

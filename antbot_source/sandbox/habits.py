@@ -59,6 +59,8 @@ class Habits:
     token_uses: int | None = None  # a token expires after this many requests (a lifetime counted, not timed)
     hang_writes_after: int | None = None  # counted writes (world.CREATE_COUNTED) after this many are never answered
     hang_applies_write: bool = True  # a hung create POST is applied before it hangs (off: not applied)
+    # CDR list pages (not counts: page_size 1) wait until this is switched off (wait_for_held counts them)
+    hold_cdr_pages: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """The habits as a plain dict (JSON-ready)."""

@@ -137,6 +137,14 @@ class SandboxHandle:
         return got["writes"]
 
 
+    def wait_for_held(self, n: int, timeout: float = 30.0) -> int:
+        """Block until the server holds (hold_cdr_pages) n CDR list pages, counted since it started."""
+        got = self._call("GET", "/_sandbox/wait-held", params={"n": n, "timeout": timeout}, timeout=timeout + 10)
+        if not got["reached"]:
+            raise TimeoutError(f"only {got['held']} of {n} CDR pages held within {timeout} s")
+        return got["held"]
+
+
 @contextmanager
 def run_sandbox(seed: int = 7, cdrs: int = 2_000, habits: Habits | None = None, token_ttl: float | None = None,
                 other_cdrs: int | None = None, host: str = "127.0.0.1") -> Iterator[SandboxHandle]:

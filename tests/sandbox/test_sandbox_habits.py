@@ -212,6 +212,21 @@ def test_habits_at_start_and_unknown_names(start_sandbox):
         sb.set_habits(no_such_habit=True)
 
 
+def test_held_cdr_pages_wait_for_the_release_and_counts_do_not(sb, api):
+    sb.set_habits(hold_cdr_pages=True)
+    answers: list[int] = []
+    thread = threading.Thread(target=lambda: answers.append(api.get("cdr/", timeout=60).status_code), daemon=True)
+    thread.start()
+    assert sb.wait_for_held(1, timeout=20) == 1
+    assert api.get("cdr/", params={"page_size": 1}).json()["count"] == 600, "a count is answered"
+    assert thread.is_alive() and not answers, "the page waits"
+    with pytest.raises(TimeoutError):
+        sb.wait_for_held(2, timeout=0.2)
+    sb.set_habits(hold_cdr_pages=False)
+    thread.join(timeout=30)
+    assert answers == [200]
+
+
 @pytest.mark.parametrize("applies", [True, False])
 def test_hung_write_is_never_answered_and_wait_for_writes(sb, api, applies):
     pb = sb.rows("phonebooks")[0]["id"]
