@@ -1,5 +1,9 @@
 """The `cdr` resource: call records read in bounded date windows with a look-back, exactly once each.
 
+Each run reads in three steps, in this order below: `plan_the_run` (the windows, by the server's
+counts against the destination's), `read_the_plan` (the walkers' files, as Arrow tables) and
+`conclude_the_run` (the resource state, the lateness seen).
+
 A run reads date windows of at most `window_rows` rows each, up to about `run_rows` rows, and
 records in the resource state where the next run continues; `antbot_source/pipeline.py` runs the pipeline
 again while `cdr_backlog_pending()` says so. dlt writes state at the end of a run only, so bounding
@@ -18,11 +22,12 @@ import shutil
 import subprocess
 import sys
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from multiprocessing import Pipe
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -36,7 +41,7 @@ import antbot_source
 from antbot_source.api.client import AntBotClient, ClientConfig, budget_of
 from antbot_source.api.stats import RequestStats
 from antbot_source.health.lateness import LateRows, auto_lookback, conclude
-from antbot_source.health.tally import table_tally
+from antbot_source.health.tally import TableTally, table_tally
 from antbot_source.resources.cdr.typed_pages import from_micros
 from antbot_source.resources.cdr.verify import (
     DEFAULT_VERIFY_DAYS,
@@ -86,6 +91,42 @@ class CdrTuning:
     max_rewalks: int = 2  # walks of a window again while the server counts rows not seen
 
 
+@dataclass(frozen=True)
+class CdrSettings:
+    """What a run of `cdr` is asked to read (the arguments of `cdr_resource`)."""
+
+    start_date: datetime
+    lookback: timedelta | None  # None: the automatic look-back (health.lateness)
+    verify_days: int
+    since: datetime | None
+    until: datetime | None
+    knobs: CdrTuning
+
+    @property
+    def live(self) -> bool:
+        """True unless a `since`/`until` range is backfilled."""
+        return self.since is None and self.until is None
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    """What `plan_the_run` decided: the windows, and what the run concludes with once they are read."""
+
+    plan: RunPlan
+    cursor: datetime | None  # the live cursor before the run (None: nothing to measure lateness against)
+    lookback: timedelta
+    surplus: dict[str, int]  # closed days the verification found holding rows the server no longer has
+    append: bool  # nothing read can already be at the destination: appended, not merged
+
+
+@dataclass(frozen=True)
+class ReadPlan:
+    """What `read_the_plan` saw: the newest `starting_date` read, and the rows that arrived late."""
+
+    newest: datetime | None
+    late: LateRows
+
+
 def cdr_resource(
     config: ClientConfig,
     *,
@@ -102,8 +143,9 @@ def cdr_resource(
     the automatic look-back, `health.lateness`), read only the windows whose count at the server
     differs from the destination's, and verify the `verify_days` days behind the look-back
     (`verify`); `since`/`until` backfill a range without moving the live cursor. `tuning`: see CdrTuning.
+    A run plans (`plan_the_run`), reads what it planned (`read_the_plan`) and concludes (`conclude_the_run`).
     """
-    knobs = CdrTuning(**tuning)
+    settings = CdrSettings(start_date, lookback, verify_days, since, until, CdrTuning(**tuning))
 
     @dlt.resource(
         name="cdr",
@@ -111,52 +153,85 @@ def cdr_resource(
         write_disposition={"disposition": "merge", "strategy": "delete-insert"},
         columns=columns("cdr"),
     )
-    def cdr() -> Iterator[Any]:
-        state = dlt.current.resource_state()
+    def cdr() -> Iterator[pa.Table]:
+        state, now = dlt.current.resource_state(), datetime.now(UTC)
         tally = table_tally("cdr")
-        live, now = since is None and until is None, datetime.now(UTC)
-        cursor = datetime.fromisoformat(state["cursor"]) if live and state.get("cursor") else None
-        run_lookback = lookback if lookback is not None else auto_lookback(state, now)
-        with (files_dir(Path(dlt.current.pipeline().working_dir)) as out_dir,
-              shared_budget(config, out_dir, tally.stats) as run_config, Walkers(run_config, knobs, out_dir) as walkers):
-            with AntBotClient(run_config) as plain, ThreadPoolExecutor(knobs.concurrency) as pool:
-                client = plain.counted(tally.stats)
-
-                def count(windows: list[Window]) -> list[int]:
-                    return list(pool.map(lambda w: count_rows(client, CDR_PATH, w), windows))
-
-                # a state that never loaded anything (a first load, or one refreshed: dlt drops the
-                # tables only when it loads) says nothing the destination holds may be trusted
-                compare = Comparison(count, held_counts, now) if live and state.get("loaded_until") else None
-                if compare is None:  # nothing to compare with: this run reads
-                    walkers.start()
-                plan = plan_run(
-                    state, start_date=start_date, lookback=run_lookback, now=now, count=count,
-                    window_rows=knobs.window_rows, run_rows=knobs.run_rows, since=since, until=until,
-                    parallel=knobs.concurrency, compare=compare,
-                )
-                found = Verification()
-                if not plan.live:  # a backfill of history older than the live read's: no lateness to see
-                    cursor = None
-                elif compare is not None and cursor is not None and plan.resume_from is None and plan.start:
-                    found = verify(state, compare, begin=plan.start, start_date=start_date, verify_days=verify_days)
-                    plan = dataclasses.replace(plan, windows=found.heal + plan.windows)
-            late = LateRows(cursor, plan.start, held_ids([w for w in plan.windows if cursor and w.start < cursor]))
-            hints = dlt.mark.make_hints(write_disposition="append") if append_is_safe(state, plan) else None
-            newest: int | None = None
-            for part in walkers.read(plan, tally.stats):
-                if part.newest is not None and (newest is None or part.newest > newest):
-                    newest = part.newest
-                table = pa.ipc.open_file(pa.memory_map(part.path)).read_all()
-                os.remove(part.path)  # the mapping keeps the data until the table is gone
-                late.observe(table)
-                yield dlt.mark.with_hints(table, hints) if hints else table
-        record_run(state, plan, None if newest is None else from_micros(newest))
-        if plan.live:
-            conclude(tally, state, late, now=now, lookback=run_lookback, auto=lookback is None,
-                     cursor_before=cursor, surplus=found.surplus)
+        with run_walkers(config, settings.knobs, Path(dlt.current.pipeline().working_dir), tally.stats) as walkers:
+            planned = plan_the_run(state, settings, now, walkers, tally.stats)
+            read = yield from read_the_plan(planned, walkers, tally.stats)
+        conclude_the_run(state, settings, planned, read, tally, now)
 
     return cdr
+
+
+def plan_the_run(state: dict[str, Any], settings: CdrSettings, now: datetime, walkers: Walkers,
+                 stats: RequestStats) -> PlannedRun:
+    """The windows this run reads, by the server's counts: a live run compares them with the
+    destination's and verifies the days behind its look-back; a run sure to read starts the walkers
+    first, as they boot while it counts."""
+    knobs = settings.knobs
+    cursor = datetime.fromisoformat(state["cursor"]) if settings.live and state.get("cursor") else None
+    lookback = settings.lookback if settings.lookback is not None else auto_lookback(state, now)
+    with AntBotClient(walkers.config) as plain, ThreadPoolExecutor(knobs.concurrency) as pool:
+        count = partial(count_windows, pool, plain.counted(stats))
+        # a state that never loaded anything (a first load, or one refreshed: dlt drops the tables
+        # only when it loads) says nothing the destination holds may be trusted
+        compare = Comparison(count, held_counts, now) if settings.live and state.get("loaded_until") else None
+        if compare is None:  # nothing to compare with: this run reads
+            walkers.start()
+        plan = plan_run(
+            state, start_date=settings.start_date, lookback=lookback, now=now, count=count,
+            window_rows=knobs.window_rows, run_rows=knobs.run_rows, since=settings.since, until=settings.until,
+            parallel=knobs.concurrency, compare=compare,
+        )
+        found = Verification()
+        if not plan.live:  # a backfill of history older than the live read's: no lateness to see
+            cursor = None
+        elif compare is not None and cursor is not None and plan.resume_from is None and plan.start:
+            found = verify(state, compare, begin=plan.start, start_date=settings.start_date,
+                           verify_days=settings.verify_days)
+            plan = dataclasses.replace(plan, windows=found.heal + plan.windows)
+    return PlannedRun(plan, cursor, lookback, found.surplus, append_is_safe(state, plan))
+
+
+def count_windows(pool: ThreadPoolExecutor, client: AntBotClient, windows: list[Window]) -> list[int]:
+    """The server's count of each window, counted side by side on `pool`."""
+    return list(pool.map(lambda w: count_rows(client, CDR_PATH, w), windows))
+
+
+def read_the_plan(planned: PlannedRun, walkers: Walkers, stats: RequestStats) -> Generator[pa.Table, None, ReadPlan]:
+    """The CDRs of every planned window, as Arrow tables (hinted `append` when that is safe), watched for
+    rows that arrived late; returns what it saw."""
+    plan, cursor = planned.plan, planned.cursor
+    late = LateRows(cursor, plan.start, held_ids([w for w in plan.windows if cursor and w.start < cursor]))
+    hints = dlt.mark.make_hints(write_disposition="append") if planned.append else None
+    newest: int | None = None
+    for part in walkers.read(plan, stats):
+        if part.newest is not None and (newest is None or part.newest > newest):
+            newest = part.newest
+        table = pa.ipc.open_file(pa.memory_map(part.path)).read_all()
+        os.remove(part.path)  # the mapping keeps the data until the table is gone
+        late.observe(table)
+        yield dlt.mark.with_hints(table, hints) if hints else table
+    return ReadPlan(None if newest is None else from_micros(newest), late)
+
+
+def conclude_the_run(state: dict[str, Any], settings: CdrSettings, planned: PlannedRun, read: ReadPlan,
+                     tally: TableTally, now: datetime) -> None:
+    """Record in the resource state where the next run continues; a live run also tallies the
+    lateness it saw (and remembers it for the automatic look-back)."""
+    record_run(state, planned.plan, read.newest)
+    if planned.plan.live:
+        conclude(tally, state, read.late, now=now, lookback=planned.lookback, auto=settings.lookback is None,
+                 cursor_before=planned.cursor, surplus=planned.surplus)
+
+
+@contextmanager
+def run_walkers(config: ClientConfig, knobs: CdrTuning, working_dir: Path, stats: RequestStats) -> Iterator[Walkers]:
+    """The walkers of one run (not started yet), their files' directory and the budget they share."""
+    with (files_dir(working_dir) as out_dir, shared_budget(config, out_dir, stats) as run_config,
+          Walkers(run_config, knobs, out_dir) as walkers):
+        yield walkers
 
 
 @contextmanager
@@ -207,6 +282,7 @@ class Walkers:
     """
 
     def __init__(self, config: ClientConfig, knobs: CdrTuning, out_dir: str):
+        self.config = config
         self.count = min(knobs.workers, knobs.concurrency)
         self.threads = -(-knobs.concurrency // self.count)
         self.orders = WalkerOrders(config, CDR_PATH, knobs.max_rewalks, out_dir, knobs.file_rows, self.threads)
