@@ -27,6 +27,7 @@ from antbot_source.api.client import check_connection
 from antbot_source.api.config import client_config
 from antbot_source.destination.access import DEFAULT_WAIT_S, exclusive_pipeline
 from antbot_source.destination.comments import comment_dataset
+from antbot_source.destination.held import HeldRows
 from antbot_source.destination.locks import Notify
 from antbot_source.destination.publish import check_publish_path, publish_copy
 from antbot_source.destination.target import (
@@ -36,7 +37,8 @@ from antbot_source.destination.target import (
     pipeline_name_for,
 )
 from antbot_source.errors import ConfigError
-from antbot_source.health.record import health_recorder
+from antbot_source.health.record import record_health
+from antbot_source.health.tally import RunTally
 from antbot_source.resources.cdr.resource import cdr_backlog_pending
 from antbot_source.resources.source import antbot
 from antbot_source.settings import DEFAULT_DATASET, TABLE_NAMES, endpoint
@@ -100,8 +102,8 @@ def parse_resources(value: str | Sequence[str] | None) -> list[str] | None:
 
 
 def build_source(resources: Sequence[str] | None = None, **source_args: Any) -> DltSource:
-    """The `antbot` source (configuration from SOURCES__ANTBOT__* / .dlt, overridden by `source_args`),
-    restricted to `resources` when given."""
+    """The `antbot` source (configuration from SOURCES__ANTBOT__* / .dlt, overridden by `source_args`,
+    which may name the `held` rows and the `tally` of the run too), restricted to `resources` when given."""
     source = antbot(**source_args)
     return source.with_resources(*resources) if resources else source
 
@@ -121,13 +123,14 @@ def loader_file_format(pipeline: dlt.Pipeline) -> TLoaderFileFormat:
 
 def iter_runs(
     pipeline: dlt.Pipeline,
-    make_source: Callable[[Sequence[str] | None], DltSource],
+    make_source: Callable[[Sequence[str] | None, RunTally], DltSource],
     resources: Sequence[str] | None = None,
     *,
     full_refresh: bool = False,
     max_runs: int = MAX_RUNS,
-) -> Iterator[Any]:
-    """Run the pipeline until the CDR backlog is caught up, yielding each run's LoadInfo.
+) -> Iterator[tuple[Any, RunTally]]:
+    """Run the pipeline until the CDR backlog is caught up, yielding each run's LoadInfo and its tally
+    (fresh for each run, given to `make_source` with the resources to load).
 
     A package left pending by a killed run is finished first. The next run loads every selected
     resource; while `cdr_backlog_pending` says the CDR read stopped with windows left, further runs
@@ -136,7 +139,7 @@ def iter_runs(
     loaded in a last run, when both are selected.
     """
     if pipeline.has_pending_data:
-        yield pipeline.run()  # finishes the package a killed run left; extracts nothing new
+        yield pipeline.run(), RunTally()  # finishes the package a killed run left; extracts nothing new
     file_format = loader_file_format(pipeline)
     refresh = "drop_resources" if full_refresh else None
     selected = resources
@@ -145,14 +148,16 @@ def iter_runs(
     last = [name for name in names if (after := endpoint(name).after) is not None and after in names]
     selected = [name for name in names if name not in last] if last else selected
     for _ in range(max_runs):
-        yield pipeline.run(make_source(selected), loader_file_format=file_format, refresh=refresh)
+        tally = RunTally()
+        yield pipeline.run(make_source(selected, tally), loader_file_format=file_format, refresh=refresh), tally
         refresh = None
         if "cdr" not in (selected or TABLE_NAMES) or not cdr_backlog_pending(pipeline):
             break
         selected = ["cdr"]
     if last:
-        yield pipeline.run(make_source(last), loader_file_format=file_format,
-                           refresh="drop_resources" if full_refresh else None)
+        tally = RunTally()
+        yield pipeline.run(make_source(last, tally), loader_file_format=file_format,
+                           refresh="drop_resources" if full_refresh else None), tally
 
 
 def run_load(
@@ -174,20 +179,21 @@ def run_load(
     if full_refresh:
         drop_views(pipeline)  # they depend on the tables the refresh drops
 
-    def make_source(selected: Sequence[str] | None) -> DltSource:
-        return build_source(selected, **source_args)
+    held = HeldRows(pipeline)
+
+    def make_source(selected: Sequence[str] | None, tally: RunTally) -> DltSource:
+        return build_source(selected, held=held, tally=tally, **source_args)
 
     resuming = pipeline.has_pending_data
     if resuming:
         summary.resumed_packages = len(pipeline.list_extracted_load_packages()) + len(
             pipeline.list_normalized_load_packages())
     pending = pending_rows(pipeline) if resuming else None
-    with health_recorder(pipeline) as health:
-        for info in iter_runs(pipeline, make_source, resources, full_refresh=full_refresh):
-            rows = summary.add_run(pipeline, pending)
-            health.record(info, rows, resumed=resuming)
-            if resuming:
-                summary.resumed_rows, resuming, pending = rows, False, None
+    for info, tally in iter_runs(pipeline, make_source, resources, full_refresh=full_refresh):
+        rows = summary.add_run(pipeline, pending)
+        record_health(pipeline, info, tally, rows, resumed=resuming)
+        if resuming:
+            summary.resumed_rows, resuming, pending = rows, False, None
     summary.seconds = time.perf_counter() - started
     return summary
 

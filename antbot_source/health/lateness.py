@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from antbot_source.errors import ConfigError
 from antbot_source.health.tally import TableTally
-from antbot_source.resources.cdr.typed_pages import micros
+from antbot_source.rows.arrow import micros
 from antbot_source.settings import DEFAULT_LOOKBACK_HOURS
 
 WARN_SHARE = 0.8  # late rows deeper than this share of the look-back: a warning

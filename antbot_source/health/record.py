@@ -10,8 +10,7 @@ its rows counted but no request figures: those died with the process that made t
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,7 +18,7 @@ import dlt
 from dlt.common.schema.typing import TTableSchemaColumns
 
 from antbot_source.api.stats import FIELDS
-from antbot_source.health.tally import RunTally, begin_tally, end_tally
+from antbot_source.health.tally import RunTally
 from antbot_source.rows.dictionary import column_description, table_description
 
 log = logging.getLogger("antbot_source.health")
@@ -75,30 +74,15 @@ def write_health(pipeline: dlt.Pipeline, rows: list[dict[str, Any]]) -> None:
     pipeline.run(resource)
 
 
-class HealthRecorder:
-    """Records the health of each run of a load: `record` after the run, which starts the next tally."""
-
-    def __init__(self, pipeline: dlt.Pipeline):
-        self.pipeline = pipeline
-        self.tally = begin_tally(pipeline.working_dir)
-
-    def record(self, info: Any, rows_loaded: Mapping[str, int], *, resumed: bool = False) -> None:
-        """Write the rows of the run `info` (its LoadInfo) describes, and log its warnings."""
-        load_ids = list(getattr(info, "loads_ids", None) or [])
-        tables = set(rows_loaded) - {TABLE}
-        if load_ids and not (resumed and not tables):  # a finished health package needs no health of its own
-            rows = health_rows(load_ids[-1], self.tally, rows_loaded, datetime.now(UTC), counted=not resumed)
-            for row in rows:
-                for warning in (row["warnings"] or "").splitlines():
-                    log.warning("%s: %s", row["table_name"], warning)
-            write_health(self.pipeline, rows)
-        self.tally = begin_tally(self.pipeline.working_dir)
-
-
-@contextmanager
-def health_recorder(pipeline: dlt.Pipeline) -> Iterator[HealthRecorder]:
-    """A recorder for the runs of one load into `pipeline`."""
-    try:
-        yield HealthRecorder(pipeline)
-    finally:
-        end_tally(pipeline.working_dir)
+def record_health(pipeline: dlt.Pipeline, info: Any, tally: RunTally, rows_loaded: Mapping[str, int], *,
+                  resumed: bool = False) -> None:
+    """Write the rows of the run `info` (its LoadInfo) describes, counted in `tally`, and log its warnings
+    (`resumed`: the run finished a package of an earlier process)."""
+    load_ids = list(getattr(info, "loads_ids", None) or [])
+    tables = set(rows_loaded) - {TABLE}
+    if load_ids and not (resumed and not tables):  # a finished health package needs no health of its own
+        rows = health_rows(load_ids[-1], tally, rows_loaded, datetime.now(UTC), counted=not resumed)
+        for row in rows:
+            for warning in (row["warnings"] or "").splitlines():
+                log.warning("%s: %s", row["table_name"], warning)
+        write_health(pipeline, rows)

@@ -1,7 +1,7 @@
 """The counters of the pipeline run under way, per table, filled by the resources while they read.
 
-A pipeline run's resources find them through dlt's active pipeline (`table_tally`), as they run on
-dlt's extract threads; `record.health_recorder` registers a fresh tally before each run.
+`antbot_source.pipeline` makes a fresh `RunTally` for each pipeline run and gives it to the source,
+which hands each resource its table's; `record` writes it after the run.
 """
 
 from __future__ import annotations
@@ -10,9 +10,6 @@ import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-
-from dlt.common.configuration.container import Container
-from dlt.common.pipeline import PipelineContext
 
 from antbot_source.api.stats import RequestStats
 
@@ -26,33 +23,15 @@ class TableTally:
     warnings: list[str] = field(default_factory=list)
 
 
-@dataclass
 class RunTally:
-    """Every table's tally of one pipeline run."""
+    """Every table's tally of one pipeline run (a plain class: dlt would take a dataclass argument of
+    the source for a setting to look up in its configuration)."""
 
-    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    tables: dict[str, TableTally] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    def __init__(self) -> None:
+        self.started_at = datetime.now(UTC)
+        self.tables: dict[str, TableTally] = {}
+        self._lock = threading.Lock()
 
     def table(self, name: str) -> TableTally:
         with self._lock:
             return self.tables.setdefault(name, TableTally())
-
-
-_RUNS: dict[str, RunTally] = {}  # by pipeline working dir
-
-
-def begin_tally(working_dir: str) -> RunTally:
-    _RUNS[working_dir] = tally = RunTally()
-    return tally
-
-
-def end_tally(working_dir: str) -> None:
-    _RUNS.pop(working_dir, None)
-
-
-def table_tally(table: str) -> TableTally:
-    """The tally of `table` in the run of the active pipeline (a throwaway one outside a recorded run)."""
-    context = Container()[PipelineContext]
-    run = _RUNS.get(context.pipeline().working_dir) if context.is_active() else None
-    return run.table(table) if run is not None else TableTally()

@@ -14,9 +14,10 @@ from dlt.extract.resource import DltResource
 
 from antbot_source.api.client import AntBotClient, SharedClient
 from antbot_source.api.pages import object_id, relation_id
-from antbot_source.health.tally import table_tally
+from antbot_source.destination.held import HeldRows
+from antbot_source.health.tally import RunTally
 from antbot_source.resources.changes import ListChanges, Unsure, list_changes
-from antbot_source.resources.deletes import destination_rows, tombstones
+from antbot_source.resources.deletes import tombstones
 from antbot_source.resources.reconcile import mark_reconciled, reconcile_due
 from antbot_source.resources.side_by_side import side_by_side
 from antbot_source.rows.arrow import arrow_pages
@@ -67,15 +68,16 @@ def detect_changes(client: AntBotClient, ep: Endpoint, held: list[tuple[Any, ...
         return None
 
 
-def full_resource(shared: SharedClient, ep: Endpoint, readers: int = 1, reconcile: Reconcile = DEFAULT_RECONCILE) -> DltResource:
+def full_resource(shared: SharedClient, ep: Endpoint, readers: int = 1, reconcile: Reconcile = DEFAULT_RECONCILE,
+                  *, held: HeldRows, tally: RunTally) -> DltResource:
     """A table read in full at a reconcile (in parts, `readers` side by side, when the endpoint row
     says so) and checked for changes between reconciles; merged on the key, rows the API no longer returns deleted
-    from the destination by tombstones (see `antbot_source.resources.deletes`)."""
+    from the destination (`held`) by tombstones (see `antbot_source.resources.deletes`); requests counted in the run's `tally`."""
     stamps, jsons = timestamp_fields(ep.type_key), json_fields(ep.type_key)
     key = ep.primary_key
 
     def fresh(pages: Iterable[list[dict[str, Any]]], seen: set[Any]) -> Iterator[list[dict[str, Any]]]:
-        stats = table_tally(ep.table).stats
+        stats = tally.table(ep.table).stats
         for page in pages:
             rows = []
             for raw in page:
@@ -90,20 +92,20 @@ def full_resource(shared: SharedClient, ep: Endpoint, readers: int = 1, reconcil
     def read() -> Iterator[list[dict[str, Any]]]:
         state = dlt.current.resource_state()
         started = datetime.now(UTC)
-        held = destination_rows(ep.table, (key,))
+        held_keys = held.rows(ep.table, (key,))
         seen: set[Any] = set()
-        with shared.use(table_tally(ep.table).stats) as client:
-            changes = detect_changes(client, ep, held, state, reconcile)
+        with shared.use(tally.table(ep.table).stats) as client:
+            changes = detect_changes(client, ep, held_keys, state, reconcile)
             if changes is not None and changes.whole is None:
                 yield from fresh([changes.new_rows], seen)
                 gone = tombstones([(row_id,) for row_id in changes.deleted], seen, key=key)
             elif changes is not None:  # the list fits one page: that page is all of it
                 yield from fresh([changes.whole], seen)
-                gone = tombstones(held or [], seen, key=key)
+                gone = tombstones(held_keys or [], seen, key=key)
                 mark_reconciled(state, started)
             else:
                 yield from fresh(side_by_side(_parts(client, ep), readers, BUFFERED_PAGES), seen)
-                gone = tombstones(held or [], seen, key=key)
+                gone = tombstones(held_keys or [], seen, key=key)
                 if gone:
                     # a walk can miss rows that shift while the list changes under it: a key counts as
                     # deleted only when a second read misses it too

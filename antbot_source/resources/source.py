@@ -16,8 +16,10 @@ from dlt.common.typing import TSecretStrValue
 from dlt.extract.resource import DltResource
 
 from antbot_source.api.client import ClientConfig, SharedClient
+from antbot_source.destination.held import HeldRows
 from antbot_source.errors import ConfigError, check_positive
 from antbot_source.health.lateness import parse_lookback
+from antbot_source.health.tally import RunTally
 from antbot_source.resources.cdr.resource import CdrTuning, cdr_resource
 from antbot_source.resources.cdr.verify import DEFAULT_VERIFY_DAYS, MAX_VERIFY_DAYS
 from antbot_source.resources.full import Reconcile, full_resource
@@ -102,6 +104,8 @@ def antbot(
     reconcile: bool = False,
     since: str | None = None,
     until: str | None = None,
+    held: HeldRows | None = None,
+    tally: RunTally | None = None,
 ) -> Iterator[DltResource]:
     """Every AntBot read endpoint, one resource per row of `settings.ENDPOINTS`.
 
@@ -114,6 +118,8 @@ def antbot(
     run's request rate, to leave the account's throttle headroom for the dialer's users.
     `reconcile_hours`: how often each table is read in full, for the edits change detection cannot see (between
     reconciles a run reads what change detection says changed); `reconcile`: read every table in full now.
+    `held`: the destination the resources compare with (default: the pipeline dlt runs the source in);
+    `tally`: where the resources count what the run cost and found (default: a fresh one, not kept).
     """
     for setting, value in (("cdr_window_rows", cdr_window_rows), ("cdr_run_rows", cdr_run_rows),
                            ("max_concurrency", max_concurrency), ("reconcile_hours", reconcile_hours)):
@@ -128,15 +134,19 @@ def antbot(
     first = to_utc(start_date, "start_date") or to_utc(DEFAULT_START_DATE)
     since_at, until_at = to_utc(since, "since"), to_utc(until, "until")
     check_history_settings(first, since_at, verify_days, datetime.now(UTC))
+    held = held if held is not None else HeldRows.of_running_pipeline()
+    tally = tally if tally is not None else RunTally()
     for ep in ENDPOINTS:
         if ep.read == "cdr":
             resource = cdr_resource(
                 config, start_date=first, lookback=parse_lookback(lookback_hours), verify_days=verify_days,
                 since=since_at, until=until_at, window_rows=cdr_window_rows,
-                run_rows=cdr_run_rows, concurrency=max_concurrency,
+                run_rows=cdr_run_rows, concurrency=max_concurrency, held=held, tally=tally,
             )
         elif ep.read == "per_campaign":
-            resource = subscribers_resource(shared, ep, readers=max_concurrency, reconcile=full_reads)
+            resource = subscribers_resource(shared, ep, readers=max_concurrency, reconcile=full_reads, held=held,
+                                            tally=tally)
         else:
-            resource = full_resource(shared, ep, readers=max_concurrency, reconcile=full_reads)
+            resource = full_resource(shared, ep, readers=max_concurrency, reconcile=full_reads, held=held,
+                                     tally=tally)
         yield resource.apply_hints(additional_table_hints={"description": table_description(ep.type_key)})

@@ -34,9 +34,10 @@ from dlt.extract.resource import DltResource
 from antbot_source.api.client import AntBotClient, SharedClient
 from antbot_source.api.pages import describe, page_parts
 from antbot_source.api.stats import RequestStats
-from antbot_source.health.tally import table_tally
+from antbot_source.destination.held import HeldRows
+from antbot_source.health.tally import RunTally
 from antbot_source.resources.changes import ListChanges
-from antbot_source.resources.deletes import destination_rows, tombstones
+from antbot_source.resources.deletes import tombstones
 from antbot_source.resources.full import DEFAULT_RECONCILE, Reconcile, detect_changes
 from antbot_source.resources.reconcile import mark_reconciled
 from antbot_source.resources.side_by_side import side_by_side
@@ -86,10 +87,12 @@ class _Once:
 
 
 def subscribers_resource(shared: SharedClient, ep: Endpoint | None = None, readers: int = 4,
-                         reconcile: Reconcile = DEFAULT_RECONCILE) -> DltResource:
+                         reconcile: Reconcile = DEFAULT_RECONCILE, *, held: HeldRows,
+                         tally: RunTally) -> DltResource:
     """The `subscribers` resource: merge on `id`; per-campaign reads at a reconcile (`readers`
     campaigns side by side, each walk following its own `next` links in order), detects changes and
-    per-status counts in between."""
+    per-status counts in between; compared with the destination's rows (`held`, the CDRs' too),
+    requests counted in the run's `tally`."""
     ep = ep or endpoint("subscribers")
 
     @dlt.resource(
@@ -103,9 +106,9 @@ def subscribers_resource(shared: SharedClient, ep: Endpoint | None = None, reade
         state = dlt.current.resource_state()
         started = datetime.now(UTC)
         closed_before = set(state.get(STATE_KEY, []))
-        held = destination_rows(ep.table, ("id", "campaign", "status")) or []
-        calls_to = (destination_rows("cdr", ("max(id)",)) or [(None,)])[0][0]
-        stats = table_tally(ep.table).stats
+        held_rows = held.rows(ep.table, ("id", "campaign", "status")) or []
+        calls_to = (held.rows("cdr", ("max(id)",)) or [(None,)])[0][0]
+        stats = tally.table(ep.table).stats
         once = _Once(stats)
         with shared.use(stats) as client, ThreadPoolExecutor(readers, "antbot-subscribers") as pool:
             campaigns = {
@@ -114,21 +117,21 @@ def subscribers_resource(shared: SharedClient, ep: Endpoint | None = None, reade
                 for row in map(normalise_row, page)
             }
             closed_now = {cid for cid, status in campaigns.items() if status in CLOSED_CAMPAIGN_STATUSES}
-            changes = detect_changes(client, ep, held, state, reconcile)
+            changes = detect_changes(client, ep, held_rows, state, reconcile)
             if changes is None:
                 gone = yield from _reconcile(client, pool, ep, readers, once, campaigns, closed_before & closed_now,
-                                             held)
+                                             held_rows)
                 mark_reconciled(state, started)
             elif changes.whole is not None:
                 stamps, jsons = timestamp_fields(ep.type_key), json_fields(ep.type_key)
                 yield from once([[normalise_row(raw, timestamps=stamps, json_fields=jsons) for raw in changes.whole]])
-                gone = tombstones(held, once.seen)
+                gone = tombstones(held_rows, once.seen)
                 mark_reconciled(state, started)
             else:
                 # campaigns closed since the last run dial no one: only the deletes change detection finds reach them
                 moving = [cid for cid in campaigns if cid not in closed_before & closed_now]
-                gone = yield from _moves(client, pool, ep, readers, once, moving, held, changes,
-                                         _dialled(state.get(CALLS_KEY), calls_to))
+                gone = yield from _moves(client, pool, ep, readers, once, moving, held_rows, changes,
+                                         _dialled(held, state.get(CALLS_KEY), calls_to))
         if gone:
             yield gone
         state[STATE_KEY] = sorted(closed_now)
@@ -138,12 +141,12 @@ def subscribers_resource(shared: SharedClient, ep: Endpoint | None = None, reade
     return subscribers.add_step(arrow_pages(ep.type_key))
 
 
-def _dialled(after: int | None, upto: int | None) -> dict[int, set[str]]:
+def _dialled(held: HeldRows, after: int | None, upto: int | None) -> dict[int, set[str]]:
     """The numbers each campaign called in the CDRs loaded since this resource last looked: those with
     ids in (`after`, `upto`] at the destination."""
     if after is None or upto is None or upto <= after:
         return {}
-    rows = destination_rows("cdr", ("campaign", "phone_number"), where=(
+    rows = held.rows("cdr", ("campaign", "phone_number"), where=(
         f"WHERE id > {int(after)} AND id <= {int(upto)} AND campaign IS NOT NULL GROUP BY campaign, phone_number"))
     dialled: dict[int, set[str]] = {}
     for campaign, number in rows or []:

@@ -8,6 +8,7 @@ Imports Arrow and orjson only: the CDR walker processes use it too.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -18,8 +19,19 @@ from antbot_source.errors import ApiError
 from antbot_source.rows.schema import BOOL, DELETED_COLUMN, INT, JSON, TABLE_TYPES, TEXT, TS
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # JSON travels as its text: dlt stores a string column hinted `json` as JSON
 ARROW_TYPES = {INT: pa.int64(), TEXT: pa.string(), TS: TIMESTAMP, BOOL: pa.bool_(), JSON: pa.string()}
+
+
+def micros(moment: datetime) -> int:
+    """Microseconds since the epoch of a timezone-aware datetime (how a TIMESTAMP column stores it)."""
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+def from_micros(value: int) -> datetime:
+    """The timezone-aware datetime of microseconds since the epoch (how a TIMESTAMP column stores it)."""
+    return _EPOCH + timedelta(microseconds=value)
 
 
 @cache

@@ -159,7 +159,7 @@ import sys
 from antbot_source.pipeline import iter_runs, build_source
 from antbot_source.destination.target import build_pipeline
 pipeline = build_pipeline(duckdb_path=sys.argv[1])
-make = lambda selected: build_source(["cdr"], cdr_window_rows=100, cdr_run_rows=300)
+make = lambda selected, tally: build_source(["cdr"], tally=tally, cdr_window_rows=100, cdr_run_rows=300)
 for _ in iter_runs(pipeline, make, ["cdr"]):
     print("committed", flush=True)
     sys.stdin.readline()  # wait for the test: it kills this process here

@@ -40,9 +40,9 @@ from dlt.extract.resource import DltResource
 import antbot_source
 from antbot_source.api.client import AntBotClient, ClientConfig, budget_of
 from antbot_source.api.stats import RequestStats
+from antbot_source.destination.held import HeldRows
 from antbot_source.health.lateness import LateRows, auto_lookback, conclude
-from antbot_source.health.tally import TableTally, table_tally
-from antbot_source.resources.cdr.typed_pages import from_micros
+from antbot_source.health.tally import RunTally, TableTally
 from antbot_source.resources.cdr.verify import (
     DEFAULT_VERIFY_DAYS,
     Comparison,
@@ -53,6 +53,7 @@ from antbot_source.resources.cdr.verify import (
 )
 from antbot_source.resources.cdr.walk import CdrFile, WalkerOrders, WindowDone, count_rows
 from antbot_source.resources.cdr.windows import RunPlan, Window, append_is_safe, plan_run, record_run
+from antbot_source.rows.arrow import from_micros
 from antbot_source.rows.schema import columns
 from antbot_source.settings import DEFAULT_LOOKBACK_HOURS, endpoint
 
@@ -135,6 +136,8 @@ def cdr_resource(
     verify_days: int = DEFAULT_VERIFY_DAYS,
     since: datetime | None = None,
     until: datetime | None = None,
+    held: HeldRows,
+    tally: RunTally,
     **tuning: Any,
 ) -> DltResource:
     """The `cdr` resource (merge on `id`; append while it loads a range nothing was loaded into yet).
@@ -142,7 +145,8 @@ def cdr_resource(
     Live runs start `lookback` behind the cursor (`starting_date`) to catch rows written late (None:
     the automatic look-back, `health.lateness`), read only the windows whose count at the server
     differs from the destination's, and verify the `verify_days` days behind the look-back
-    (`verify`); `since`/`until` backfill a range without moving the live cursor. `tuning`: see CdrTuning.
+    (`verify`); `since`/`until` backfill a range without moving the live cursor. `held`: the destination
+    compared with; `tally`: the run's, where its requests and lateness are counted. `tuning`: see CdrTuning.
     A run plans (`plan_the_run`), reads what it planned (`read_the_plan`) and concludes (`conclude_the_run`).
     """
     settings = CdrSettings(start_date, lookback, verify_days, since, until, CdrTuning(**tuning))
@@ -154,17 +158,16 @@ def cdr_resource(
         columns=columns("cdr"),
     )
     def cdr() -> Iterator[pa.Table]:
-        state, now = dlt.current.resource_state(), datetime.now(UTC)
-        tally = table_tally("cdr")
-        with run_walkers(config, settings.knobs, Path(dlt.current.pipeline().working_dir), tally.stats) as walkers:
-            planned = plan_the_run(state, settings, now, walkers, tally.stats)
-            read = yield from read_the_plan(planned, walkers, tally.stats)
-        conclude_the_run(state, settings, planned, read, tally, now)
+        state, now, table = dlt.current.resource_state(), datetime.now(UTC), tally.table("cdr")
+        with run_walkers(config, settings.knobs, Path(dlt.current.pipeline().working_dir), table.stats) as walkers:
+            planned = plan_the_run(state, settings, now, walkers, held, table.stats)
+            read = yield from read_the_plan(planned, walkers, held, table.stats)
+        conclude_the_run(state, settings, planned, read, table, now)
 
     return cdr
 
 
-def plan_the_run(state: dict[str, Any], settings: CdrSettings, now: datetime, walkers: Walkers,
+def plan_the_run(state: dict[str, Any], settings: CdrSettings, now: datetime, walkers: Walkers, held: HeldRows,
                  stats: RequestStats) -> PlannedRun:
     """The windows this run reads, by the server's counts: a live run compares them with the
     destination's and verifies the days behind its look-back; a run sure to read starts the walkers
@@ -176,7 +179,7 @@ def plan_the_run(state: dict[str, Any], settings: CdrSettings, now: datetime, wa
         count = partial(count_windows, pool, plain.counted(stats))
         # a state that never loaded anything (a first load, or one refreshed: dlt drops the tables
         # only when it loads) says nothing the destination holds may be trusted
-        compare = Comparison(count, held_counts, now) if settings.live and state.get("loaded_until") else None
+        compare = Comparison(count, partial(held_counts, held), now) if settings.live and state.get("loaded_until") else None
         if compare is None:  # nothing to compare with: this run reads
             walkers.start()
         plan = plan_run(
@@ -199,11 +202,12 @@ def count_windows(pool: ThreadPoolExecutor, client: AntBotClient, windows: list[
     return list(pool.map(lambda w: count_rows(client, CDR_PATH, w), windows))
 
 
-def read_the_plan(planned: PlannedRun, walkers: Walkers, stats: RequestStats) -> Generator[pa.Table, None, ReadPlan]:
+def read_the_plan(planned: PlannedRun, walkers: Walkers, held: HeldRows,
+                  stats: RequestStats) -> Generator[pa.Table, None, ReadPlan]:
     """The CDRs of every planned window, as Arrow tables (hinted `append` when that is safe), watched for
     rows that arrived late; returns what it saw."""
     plan, cursor = planned.plan, planned.cursor
-    late = LateRows(cursor, plan.start, held_ids([w for w in plan.windows if cursor and w.start < cursor]))
+    late = LateRows(cursor, plan.start, held_ids(held, [w for w in plan.windows if cursor and w.start < cursor]))
     hints = dlt.mark.make_hints(write_disposition="append") if planned.append else None
     newest: int | None = None
     for part in walkers.read(plan, stats):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -11,10 +11,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from antbot_source.api.pages import page_parts, parse_json
-from antbot_source.rows.arrow import TIMESTAMP, rows_to_table, table_schema
+from antbot_source.rows.arrow import TIMESTAMP, micros, rows_to_table, table_schema
 from antbot_source.rows.normalise import normalise_row
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _WHERE = "cdr/"  # how messages name the endpoint these pages come from
 
 # The destination columns of `cdr` (schema.TABLE_TYPES), `id` never null.
@@ -95,11 +94,6 @@ def _parse_careful(payload: Any) -> CdrPage:
     return CdrPage(rows_to_table(normalised, "cdr"), count, next_url)
 
 
-def micros(moment: datetime) -> int:
-    """Microseconds since the epoch of a timezone-aware datetime (how the Arrow column stores it)."""
-    return (moment - _EPOCH) // timedelta(microseconds=1)
-
-
 def in_window(table: pa.Table, start: datetime, end: datetime | None) -> pa.Table:
     """Rows whose `starting_date` lies in [start, end) (end None: no upper bound)."""
     # compared as integers: turning tz-aware Arrow timestamps into datetimes imports pandas
@@ -114,8 +108,3 @@ def in_window(table: pa.Table, start: datetime, end: datetime | None) -> pa.Tabl
     if high is not None:
         mask = pc.and_(mask, pc.less(starts, high))
     return table.filter(mask)
-
-
-def from_micros(value: int) -> datetime:
-    """The timezone-aware datetime of microseconds since the epoch (how the Arrow column stores it)."""
-    return _EPOCH + timedelta(microseconds=value)

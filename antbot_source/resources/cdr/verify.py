@@ -29,13 +29,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from dlt.common.configuration.container import Container
-from dlt.common.destination.exceptions import SqlClientNotAvailable
-from dlt.common.pipeline import PipelineContext
-from dlt.destinations.exceptions import DatabaseUndefinedRelation
-
+from antbot_source.destination.held import HeldRows
 from antbot_source.resources.cdr.windows import FILTER_MARGIN, MIN_SPAN, Counter, Window, iso
-from antbot_source.resources.deletes import _SQL_CLIENT_LOCK
 
 # a window that lost rows is read once it holds at most this many (8 pages of the smallest page size, 25)
 DRILL_ROWS = 200
@@ -143,34 +138,20 @@ def _in_window(window: Window, column: str) -> str:
     return low if window.end is None else f"{low} AND {column} < {_timestamp(window.end)}"
 
 
-def _query(sql: str, table: str = "cdr") -> list[tuple[Any, ...]] | None:
-    """Rows of `sql` ({t} the qualified `table`) at the running pipeline's destination; None without
-    one, or before the table exists."""
-    context = Container()[PipelineContext]
-    if not context.is_active() or context.pipeline().destination is None:
-        return None
-    try:
-        with _SQL_CLIENT_LOCK, context.pipeline().sql_client() as client:  # type: ignore[attr-defined]
-            column = client.escape_column_name("starting_date")
-            with client.execute_query(sql.format(t=client.make_qualified_table_name(table), c=column)) as cur:
-                return [tuple(row) for row in cur.fetchall()]
-    except (DatabaseUndefinedRelation, SqlClientNotAvailable):
-        return None
-
-
-def held_counts(windows: Sequence[Window]) -> list[int]:
-    """Rows the destination holds for each window (over its filter's range), in one query."""
+def held_counts(held: HeldRows, windows: Sequence[Window]) -> list[int]:
+    """Rows the destination (`held`) holds for each window (over its filter's range), in one query."""
     if not windows:
         return []
     sums = ", ".join(f"SUM(CASE WHEN {_in_filter(w, '{c}')} THEN 1 ELSE 0 END)" for w in windows)
     low = min(w.start for w in windows) - FILTER_MARGIN
-    rows = _query(f"SELECT {sums} FROM {{t}} WHERE {{c}} >= {_timestamp(low)}")
+    rows = held.query("cdr", f"SELECT {sums} FROM {{t}} WHERE {{c}} >= {_timestamp(low)}", c="starting_date")
     return [int(n or 0) for n in rows[0]] if rows else [0] * len(windows)
 
 
-def held_ids(windows: Sequence[Window]) -> set[int]:
-    """Ids of the rows the destination holds within the windows (as walks keep them)."""
+def held_ids(held: HeldRows, windows: Sequence[Window]) -> set[int]:
+    """Ids of the rows the destination (`held`) holds within the windows (as walks keep them)."""
     if not windows:
         return set()
-    rows = _query("SELECT id FROM {t} WHERE " + " OR ".join(f"({_in_window(w, '{c}')})" for w in windows))
+    where = " OR ".join(f"({_in_window(w, '{c}')})" for w in windows)
+    rows = held.query("cdr", f"SELECT id FROM {{t}} WHERE {where}", c="starting_date")
     return {row[0] for row in rows or ()}
