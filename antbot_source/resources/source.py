@@ -54,7 +54,11 @@ class JsonAsTextNotice(logging.Filter):
         return message[len(prefix):].partition(",")[0] not in JSON_TABLES
 
 
-logging.getLogger("dlt").addFilter(JsonAsTextNotice())
+def quiet_json_as_text() -> None:
+    """Install `JsonAsTextNotice` on dlt's logger, once however many sources are built."""
+    logger = logging.getLogger("dlt")
+    if not any(isinstance(f, JsonAsTextNotice) for f in logger.filters):
+        logger.addFilter(JsonAsTextNotice())
 
 
 def to_utc(value: str | datetime | None, setting: str = "timestamp") -> datetime | None:
@@ -121,6 +125,7 @@ def antbot(
     `held`: the destination the resources compare with (default: the pipeline dlt runs the source in);
     `tally`: where the resources count what the run cost and found (default: a fresh one, not kept).
     """
+    quiet_json_as_text()
     for setting, value in (("cdr_window_rows", cdr_window_rows), ("cdr_run_rows", cdr_run_rows),
                            ("max_concurrency", max_concurrency), ("reconcile_hours", reconcile_hours)):
         check_positive(setting, value)
