@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -19,10 +19,11 @@ from antbot_source.health.tally import RunTally
 from antbot_source.resources.changes import ListChanges, Unsure, list_changes
 from antbot_source.resources.deletes import tombstones
 from antbot_source.resources.reconcile import mark_reconciled, reconcile_due
+from antbot_source.resources.row_reader import RowReader
 from antbot_source.resources.side_by_side import side_by_side
 from antbot_source.rows.arrow import arrow_pages
 from antbot_source.rows.normalise import normalise_row
-from antbot_source.rows.schema import columns, json_fields, timestamp_fields
+from antbot_source.rows.schema import columns
 from antbot_source.settings import DEFAULT_RECONCILE_HOURS, Endpoint, endpoint
 
 log = logging.getLogger(__name__)
@@ -73,39 +74,26 @@ def full_resource(shared: SharedClient, ep: Endpoint, readers: int = 1, reconcil
     """A table read in full at a reconcile (in parts, `readers` side by side, when the endpoint row
     says so) and checked for changes between reconciles; merged on the key, rows the API no longer returns deleted
     from the destination (`held`) by tombstones (see `antbot_source.resources.deletes`); requests counted in the run's `tally`."""
-    stamps, jsons = timestamp_fields(ep.type_key), json_fields(ep.type_key)
     key = ep.primary_key
-
-    def fresh(pages: Iterable[list[dict[str, Any]]], seen: set[Any]) -> Iterator[list[dict[str, Any]]]:
-        stats = tally.table(ep.table).stats
-        for page in pages:
-            rows = []
-            for raw in page:
-                row = normalise_row(raw, timestamps=stamps, json_fields=jsons)
-                if row.get(key) not in seen:  # rows shifting between pages come twice
-                    seen.add(row.get(key))
-                    rows.append(row)
-            stats.add("rows_seen_twice", len(page) - len(rows))
-            if rows:
-                yield rows
 
     def read() -> Iterator[list[dict[str, Any]]]:
         state = dlt.current.resource_state()
         started = datetime.now(UTC)
         held_keys = held.rows(ep.table, (key,))
-        seen: set[Any] = set()
-        with shared.use(tally.table(ep.table).stats) as client:
+        stats = tally.table(ep.table).stats
+        reader = RowReader(ep, stats)
+        with shared.use(stats) as client:
             changes = detect_changes(client, ep, held_keys, state, reconcile)
             if changes is not None and changes.whole is None:
-                yield from fresh([changes.new_rows], seen)
-                gone = tombstones([(row_id,) for row_id in changes.deleted], seen, key=key)
+                yield from reader.fresh([changes.new_rows])
+                gone = tombstones([(row_id,) for row_id in changes.deleted], reader.seen, key=key)
             elif changes is not None:  # the list fits one page: that page is all of it
-                yield from fresh([changes.whole], seen)
-                gone = tombstones(held_keys or [], seen, key=key)
+                yield from reader.fresh([changes.whole])
+                gone = tombstones(held_keys or [], reader.seen, key=key)
                 mark_reconciled(state, started)
             else:
-                yield from fresh(side_by_side(_parts(client, ep), readers, BUFFERED_PAGES), seen)
-                gone = tombstones(held_keys or [], seen, key=key)
+                yield from reader.fresh(side_by_side(_parts(client, ep), readers, BUFFERED_PAGES))
+                gone = tombstones(held_keys or [], reader.seen, key=key)
                 if gone:
                     # a walk can miss rows that shift while the list changes under it: a key counts as
                     # deleted only when a second read misses it too

@@ -33,17 +33,17 @@ from dlt.extract.resource import DltResource
 
 from antbot_source.api.client import AntBotClient, SharedClient
 from antbot_source.api.pages import describe, page_parts
-from antbot_source.api.stats import RequestStats
 from antbot_source.destination.held import HeldRows
 from antbot_source.health.tally import RunTally
 from antbot_source.resources.changes import ListChanges
 from antbot_source.resources.deletes import tombstones
 from antbot_source.resources.full import DEFAULT_RECONCILE, Reconcile, detect_changes
 from antbot_source.resources.reconcile import mark_reconciled
+from antbot_source.resources.row_reader import RowReader
 from antbot_source.resources.side_by_side import side_by_side
 from antbot_source.rows.arrow import arrow_pages
 from antbot_source.rows.normalise import normalise_row
-from antbot_source.rows.schema import columns, json_fields, timestamp_fields
+from antbot_source.rows.schema import columns
 from antbot_source.settings import CLOSED_CAMPAIGN_STATUSES, SUBSCRIBER_STATUSES, Endpoint, endpoint
 
 log = logging.getLogger(__name__)
@@ -55,12 +55,11 @@ BUFFERED_PAGES = 8  # pages read ahead of dlt at most: a campaign is never held 
 Cell = tuple[int, int]  # (campaign, status)
 
 
-def _pages(client: AntBotClient, ep: Endpoint, **filters: int) -> Iterator[list[dict[str, Any]]]:
-    """The subscribers matching `filters`, page by page (rows that do not match dropped: a filter the
-    server ignored would otherwise return everyone)."""
-    stamps, jsons = timestamp_fields(ep.type_key), json_fields(ep.type_key)
+def _pages(client: AntBotClient, ep: Endpoint, reader: RowReader, **filters: int) -> Iterator[list[dict[str, Any]]]:
+    """The subscribers matching `filters`, page by page, normalised (rows that do not match dropped: a
+    filter the server ignored would otherwise return everyone)."""
     for page in client.iter_pages(ep.path, {**ep.params, **filters}):
-        rows = [normalise_row(raw, timestamps=stamps, json_fields=jsons) for raw in page]
+        rows = reader.normalise(page)
         yield [row for row in rows if all(row.get(name) == value for name, value in filters.items())]
 
 
@@ -68,22 +67,6 @@ def _count(client: AntBotClient, ep: Endpoint, **filters: int) -> int | None:
     """The server's count of the subscribers matching `filters` (one row requested); None for a bare list."""
     body = client.request("GET", ep.path, params={**ep.params, **filters, "page_size": 1})
     return body.get("count") if isinstance(body, dict) else None
-
-
-class _Once:
-    """Rows handed to dlt once each (rows shifting between pages, or read twice, come twice)."""
-
-    def __init__(self, stats: RequestStats) -> None:
-        self.seen: set[int] = set()
-        self.stats = stats
-
-    def __call__(self, pages: Iterable[list[dict[str, Any]]]) -> Iterator[list[dict[str, Any]]]:
-        for rows in pages:
-            fresh = [row for row in rows if row["id"] not in self.seen]
-            self.stats.add("rows_seen_twice", len(rows) - len(fresh))
-            self.seen.update(row["id"] for row in fresh)
-            if fresh:
-                yield fresh
 
 
 def subscribers_resource(shared: SharedClient, ep: Endpoint | None = None, readers: int = 4,
@@ -109,7 +92,7 @@ def subscribers_resource(shared: SharedClient, ep: Endpoint | None = None, reade
         held_rows = held.rows(ep.table, ("id", "campaign", "status")) or []
         calls_to = (held.rows("cdr", ("max(id)",)) or [(None,)])[0][0]
         stats = tally.table(ep.table).stats
-        once = _Once(stats)
+        reader = RowReader(ep, stats)
         with shared.use(stats) as client, ThreadPoolExecutor(readers, "antbot-subscribers") as pool:
             campaigns = {
                 row["id"]: row.get("status")
@@ -119,18 +102,17 @@ def subscribers_resource(shared: SharedClient, ep: Endpoint | None = None, reade
             closed_now = {cid for cid, status in campaigns.items() if status in CLOSED_CAMPAIGN_STATUSES}
             changes = detect_changes(client, ep, held_rows, state, reconcile)
             if changes is None:
-                gone = yield from _reconcile(client, pool, ep, readers, once, campaigns, closed_before & closed_now,
+                gone = yield from _reconcile(client, pool, ep, readers, reader, campaigns, closed_before & closed_now,
                                              held_rows)
                 mark_reconciled(state, started)
             elif changes.whole is not None:
-                stamps, jsons = timestamp_fields(ep.type_key), json_fields(ep.type_key)
-                yield from once([[normalise_row(raw, timestamps=stamps, json_fields=jsons) for raw in changes.whole]])
-                gone = tombstones(held_rows, once.seen)
+                yield from reader.fresh([changes.whole])
+                gone = tombstones(held_rows, reader.seen)
                 mark_reconciled(state, started)
             else:
                 # campaigns closed since the last run dial no one: only the deletes change detection finds reach them
                 moving = [cid for cid in campaigns if cid not in closed_before & closed_now]
-                gone = yield from _moves(client, pool, ep, readers, once, moving, held_rows, changes,
+                gone = yield from _moves(client, pool, ep, readers, reader, moving, held_rows, changes,
                                          _dialled(held, state.get(CALLS_KEY), calls_to))
         if gone:
             yield gone
@@ -154,20 +136,20 @@ def _dialled(held: HeldRows, after: int | None, upto: int | None) -> dict[int, s
     return dialled
 
 
-def _called(client: AntBotClient, ep: Endpoint, campaign: int, number: str) -> list[dict[str, Any]] | None:
+def _called(client: AntBotClient, ep: Endpoint, reader: RowReader, campaign: int,
+            number: str) -> list[dict[str, Any]] | None:
     """The subscribers of `campaign` with phone `number` (one, or a few where contacts share a number),
     in one request; None when the answer holds other rows or more than one page: a server that ignores
     the `contact` filter."""
     body = client.request("GET", ep.path, params={**ep.params, "campaign": campaign, "contact": number,
                                                   "page_size": client.config.page_size})
     rows, _, count = page_parts(body, describe(ep.path))
-    stamps, jsons = timestamp_fields(ep.type_key), json_fields(ep.type_key)
-    rows = [normalise_row(raw, timestamps=stamps, json_fields=jsons) for raw in rows]
+    rows = reader.normalise(rows)
     matching = [row for row in rows if row.get("campaign") == campaign and row.get("duplicate_contact") == number]
     return matching if len(matching) == len(rows) == (count if count is not None else len(rows)) else None
 
 
-def _reconcile(client: AntBotClient, pool: ThreadPoolExecutor, ep: Endpoint, readers: int, once: _Once,
+def _reconcile(client: AntBotClient, pool: ThreadPoolExecutor, ep: Endpoint, readers: int, reader: RowReader,
                campaigns: dict[int, Any], closed: set[int], held: list[tuple[Any, ...]],
                ) -> Iterator[list[dict[str, Any]]]:
     """Every campaign read whole, but those closed since the last complete read whose count agrees
@@ -178,13 +160,13 @@ def _reconcile(client: AntBotClient, pool: ThreadPoolExecutor, ep: Endpoint, rea
     # a closed campaign whose count moved (a contact deleted with its subscribers) is read again
     unchanged = {cid for cid, n in zip(skipped, counts, strict=True) if n == held_per_campaign[cid]}
     to_read = sorted(set(campaigns) - unchanged)
-    walks = [partial(_pages, client, ep, campaign=cid) for cid in to_read]
-    yield from once(side_by_side(walks, readers, BUFFERED_PAGES))
+    walks = [partial(_pages, client, ep, reader, campaign=cid) for cid in to_read]
+    yield from reader.once(side_by_side(walks, readers, BUFFERED_PAGES))
     read = set(to_read)
-    return tombstones(held, once.seen, in_scope=lambda cid: cid in read or cid not in campaigns)
+    return tombstones(held, reader.seen, in_scope=lambda cid: cid in read or cid not in campaigns)
 
 
-def _moves(client: AntBotClient, pool: ThreadPoolExecutor, ep: Endpoint, readers: int, once: _Once,
+def _moves(client: AntBotClient, pool: ThreadPoolExecutor, ep: Endpoint, readers: int, reader: RowReader,
            campaigns: list[int], held: list[tuple[Any, ...]], changes: ListChanges,
            dialled: dict[int, set[str]]) -> Iterator[list[dict[str, Any]]]:
     """Between reconciles: the new subscribers, the deleted ones, and those whose status moved in
@@ -192,10 +174,9 @@ def _moves(client: AntBotClient, pool: ThreadPoolExecutor, ep: Endpoint, readers
     campaigns where that costs fewer requests than reading them whole; then counts per status and per
     (campaign, status) cell. Returns the tombstones. When the per-status counts still disagree after
     that, every campaign is read whole."""
-    stamps, jsons = timestamp_fields(ep.type_key), json_fields(ep.type_key)
     where: dict[int, Cell] = {row[0]: (row[1], row[2]) for row in held}
-    new_rows = [normalise_row(raw, timestamps=stamps, json_fields=jsons) for raw in changes.new_rows]
-    yield from once([new_rows])
+    new_rows = reader.normalise(changes.new_rows)
+    yield from reader.once([new_rows])
     where.update((row["id"], (row.get("campaign"), row.get("status"))) for row in new_rows)
     for row_id in changes.deleted:
         where.pop(row_id, None)
@@ -204,12 +185,12 @@ def _moves(client: AntBotClient, pool: ThreadPoolExecutor, ep: Endpoint, readers
     pairs = [(c, number) for c in campaigns
              for number in sorted(dialled.get(c, ()))
              if len(dialled[c]) < math.ceil(per_campaign[c] / changes.page_rows)]
-    for found in pool.map(lambda pair: _called(client, ep, *pair), pairs):
+    for found in pool.map(lambda pair: _called(client, ep, reader, *pair), pairs):
         if found is None:
             log.info("%s: the server ignores the contact filter; counting instead", ep.table)
             break
         where.update((row["id"], (row["campaign"], row["status"])) for row in found)
-        yield from once([found])
+        yield from reader.once([found])
 
     def counted(cells: Iterable[tuple[int | None, int]]) -> dict[tuple[int | None, int], int | None]:
         cells = list(cells)
@@ -236,19 +217,19 @@ def _moves(client: AntBotClient, pool: ThreadPoolExecutor, ep: Endpoint, readers
         # cell that only shrank is read when that does not explain it
         grown = [cell for cell in differing(cells) if (cells[cell] or 0) > held_cells[cell]]
         for batch in (lambda: grown, lambda: differing(cells)):
-            walks = [partial(_pages, client, ep, campaign=c, status=s)
+            walks = [partial(_pages, client, ep, reader, campaign=c, status=s)
                      for c, s in sorted(batch(), key=lambda cell: cells[cell] or 0)]
             for rows in side_by_side(walks, readers, BUFFERED_PAGES):
                 where.update((row["id"], (row["campaign"], row["status"])) for row in rows)
-                yield from once([rows])
+                yield from reader.once([rows])
         whole = {c for c, _ in differing(cells)}  # cells that still disagree: their campaign is read whole
         if differing(by_status) and not whole:  # moves the cells did not explain: anywhere
             whole = set(campaigns) | {c for c, _ in where.values() if c is not None}
     if whole:
-        walks = [partial(_pages, client, ep, campaign=c) for c in sorted(whole)]
+        walks = [partial(_pages, client, ep, reader, campaign=c) for c in sorted(whole)]
         seen_again: set[int] = set()
         for rows in side_by_side(walks, readers, BUFFERED_PAGES):
             seen_again.update(row["id"] for row in rows)
-            yield from once([rows])
+            yield from reader.once([rows])
         gone += tombstones([(i, c) for i, (c, _) in where.items()], seen_again, in_scope=lambda c: c in whole)
     return gone

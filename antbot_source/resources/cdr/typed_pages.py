@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -11,6 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from antbot_source.api.pages import page_parts, parse_json
+from antbot_source.resources.cdr.windows import Span
 from antbot_source.rows.arrow import TIMESTAMP, micros, rows_to_table, table_schema
 from antbot_source.rows.normalise import normalise_row
 
@@ -94,17 +94,18 @@ def _parse_careful(payload: Any) -> CdrPage:
     return CdrPage(rows_to_table(normalised, "cdr"), count, next_url)
 
 
-def in_window(table: pa.Table, start: datetime, end: datetime | None) -> pa.Table:
-    """Rows whose `starting_date` lies in [start, end) (end None: no upper bound)."""
+def within(table: pa.Table, span: Span) -> pa.Table:
+    """Rows whose `starting_date` lies in `span`."""
     # compared as integers: turning tz-aware Arrow timestamps into datetimes imports pandas
     starts = pc.cast(table.column("starting_date"), pa.int64())
-    low, high = micros(start), None if end is None else micros(end)
+    low, high = micros(span.low), None if span.high is None else micros(span.high)
+    below_high = pc.less_equal if span.closed else pc.less
     bounds = pc.min_max(starts).as_py()
     if starts.null_count == 0 and bounds["min"] is not None and bounds["min"] >= low and (
-        high is None or bounds["max"] < high
+        high is None or bounds["max"] < high or (span.closed and bounds["max"] == high)
     ):
         return table
     mask = pc.greater_equal(starts, low)
     if high is not None:
-        mask = pc.and_(mask, pc.less(starts, high))
+        mask = pc.and_(mask, below_high(starts, high))
     return table.filter(mask)

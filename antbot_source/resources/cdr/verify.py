@@ -14,8 +14,7 @@ read). One comparison serves both:
 
 A window that lost a few rows among many is narrowed down before it is read: cut into DRILL_PARTS
 parts, each counted, and only the parts that lost rows kept, until a part holds at most DRILL_ROWS.
-Both sides are counted over the same closed range the window's filter asks for (`Window.query`,
-`from_date` and `to_date` read as >= and <=, as the API's Django filters do).
+Both sides are counted over the same range, the one the window's filter asks for (`Window.asked`).
 
 What a count cannot see: a window that lost as many rows as it holds extra (a late row and a deleted
 one in the same window) compares equal.
@@ -30,7 +29,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from antbot_source.destination.held import HeldRows
-from antbot_source.resources.cdr.windows import FILTER_MARGIN, MIN_SPAN, Counter, Window, iso
+from antbot_source.resources.cdr.windows import MIN_SPAN, Counter, Span, Window, iso
 
 # a window that lost rows is read once it holds at most this many (8 pages of the smallest page size, 25)
 DRILL_ROWS = 200
@@ -126,24 +125,18 @@ def _timestamp(moment: datetime) -> str:
     return f"CAST('{iso(moment)}' AS TIMESTAMP WITH TIME ZONE)"
 
 
-def _in_filter(window: Window, column: str) -> str:
-    """SQL: `column` within the closed range the window's filter asks the server for."""
-    low = f"{column} >= {_timestamp(window.start - FILTER_MARGIN)}"
-    return low if window.end is None else f"{low} AND {column} <= {_timestamp(window.end + FILTER_MARGIN)}"
-
-
-def _in_window(window: Window, column: str) -> str:
-    """SQL: `column` within [start, end), the rows a walk of the window keeps."""
-    low = f"{column} >= {_timestamp(window.start)}"
-    return low if window.end is None else f"{low} AND {column} < {_timestamp(window.end)}"
+def _within(span: Span, column: str) -> str:
+    """SQL: `column` within `span`."""
+    low = f"{column} >= {_timestamp(span.low)}"
+    return low if span.high is None else f"{low} AND {column} {'<=' if span.closed else '<'} {_timestamp(span.high)}"
 
 
 def held_counts(held: HeldRows, windows: Sequence[Window]) -> list[int]:
     """Rows the destination (`held`) holds for each window (over its filter's range), in one query."""
     if not windows:
         return []
-    sums = ", ".join(f"SUM(CASE WHEN {_in_filter(w, '{c}')} THEN 1 ELSE 0 END)" for w in windows)
-    low = min(w.start for w in windows) - FILTER_MARGIN
+    sums = ", ".join(f"SUM(CASE WHEN {_within(w.asked, '{c}')} THEN 1 ELSE 0 END)" for w in windows)
+    low = min(w.asked.low for w in windows)
     rows = held.query("cdr", f"SELECT {sums} FROM {{t}} WHERE {{c}} >= {_timestamp(low)}", c="starting_date")
     return [int(n or 0) for n in rows[0]] if rows else [0] * len(windows)
 
@@ -152,6 +145,6 @@ def held_ids(held: HeldRows, windows: Sequence[Window]) -> set[int]:
     """Ids of the rows the destination (`held`) holds within the windows (as walks keep them)."""
     if not windows:
         return set()
-    where = " OR ".join(f"({_in_window(w, '{c}')})" for w in windows)
+    where = " OR ".join(f"({_within(w.kept, '{c}')})" for w in windows)
     rows = held.query("cdr", f"SELECT id FROM {{t}} WHERE {where}", c="starting_date")
     return {row[0] for row in rows or ()}

@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 
 from antbot_source.api.client import AntBotClient, ClientConfig
 from antbot_source.api.stats import RequestStats
-from antbot_source.resources.cdr.typed_pages import in_window, page_count, parse_page
+from antbot_source.resources.cdr.typed_pages import page_count, parse_page, within
 from antbot_source.resources.cdr.windows import Window
 
 
@@ -82,7 +82,7 @@ def walk_window(
             fresh = _unseen(page.table, seen)
             if fresh.num_rows < page.table.num_rows:
                 client.stats.add("rows_seen_twice", page.table.num_rows - fresh.num_rows)
-            kept = in_window(fresh, window.start, window.end)
+            kept = within(fresh, window.kept)
             if kept.num_rows:
                 emit(kept)
             counted = page.count

@@ -38,18 +38,37 @@ ESTIMATE_SLACK = 4
 
 
 @dataclass(frozen=True)
+class Span:
+    """A range of `starting_date`: from `low` (included) to `high` (included when `closed`; None: no
+    upper bound). The HTTP filter, the SQL and the Arrow filter of a window are written from it."""
+
+    low: datetime
+    high: datetime | None
+    closed: bool
+
+
+@dataclass(frozen=True)
 class Window:
     """Rows with start <= starting_date < end (end None: no upper bound, the live edge)."""
 
     start: datetime
     end: datetime | None
 
+    @property
+    def kept(self) -> Span:
+        """The rows of the window: what a walk keeps, [start, end)."""
+        return Span(self.start, self.end, closed=False)
+
+    @property
+    def asked(self) -> Span:
+        """What the window's filter asks the server for: FILTER_MARGIN wider on each side, both bounds
+        included (the API's Django filters read `from_date` and `to_date` as >= and <=)."""
+        return Span(self.start - FILTER_MARGIN, None if self.end is None else self.end + FILTER_MARGIN, closed=True)
+
     def query(self) -> dict[str, str]:
         """`from_date` / `to_date` for this window, timezone-aware (the server reads naive values as local)."""
-        params = {"from_date": iso(self.start - FILTER_MARGIN)}
-        if self.end is not None:
-            params["to_date"] = iso(self.end + FILTER_MARGIN)
-        return params
+        span = self.asked
+        return {"from_date": iso(span.low)} | ({} if span.high is None else {"to_date": iso(span.high)})
 
 
 @dataclass(frozen=True)
