@@ -222,7 +222,7 @@ def drop_staging(pipeline: dlt.Pipeline) -> None:
             client.drop_dataset()
 
 
-def held_rows(pipeline: dlt.Pipeline) -> dict[str, int]:
+def table_row_counts(pipeline: dlt.Pipeline) -> dict[str, int]:
     """Rows per loaded table of the dataset (one query; {} before the first load)."""
     with pipeline.sql_client() as client:
         present = {row[0] for row in client.execute_sql(
@@ -297,10 +297,10 @@ def load(
     with exclusive_pipeline(destination=destination, duckdb_path=duckdb_path, dataset=dataset,
                             pipeline_name=pipeline_name, credentials=credentials, progress=progress,
                             pipelines_dir=pipelines_dir, wait_s=wait_s, notify=notify) as pipeline:
-        held_before = held_rows(pipeline)
+        held_before = table_row_counts(pipeline)
         summary = run_load(pipeline, selected, full_refresh=full_refresh, **source_args)
         drop_staging(pipeline)
-        held_after = held_rows(pipeline)
+        held_after = table_row_counts(pipeline)
         summary.new_rows = {t: held_after.get(t, 0) - held_before.get(t, 0) for t in summary.rows if t in held_after}
         if not (views and create_views(pipeline)):  # creating the views comments the dataset too
             comment_dataset(pipeline)

@@ -1,4 +1,4 @@
-"""Explicit destination column types per table, for the fields listed in docs/architecture.md.
+"""Explicit destination column types per table, for the fields listed in docs/sandbox.md.
 
 Fields the API adds later still load (dlt infers their type); the ones below are pinned so that
 timestamps are timezone-aware, relations are integers and JSON stays one JSON column.
