@@ -3,7 +3,7 @@
 The flow, one subpackage a step: `api` (the HTTP client and the API's page rules) -> `rows` (row
 shaping, schemas, Arrow tables) -> `resources` (the dlt source: full-table reads, subscribers, delete
 detection, the CDR read in `resources/cdr`) -> `destination` (one run at a time) -> `pipeline`
-(the library entry point). Back: `push` (table -> plan -> API). Beside them: `analytics`, `sandbox`.
+(the library entry point), every setting declared once in `config`. Back: `push` (table -> plan -> API). Beside them: `analytics`, `sandbox`.
 
 Importing this package imports nothing else: the names below load their modules (and dlt) on first
 use, so walker processes and the sandbox import only what they need.
@@ -21,12 +21,12 @@ _EXPORTS = {
     "build_pipeline": "antbot_source.destination.target",
     "run_load": "antbot_source.pipeline",
     "LoadSummary": "antbot_source.pipeline",
-    "ClientConfig": "antbot_source.api.client",
+    "AntBotSettings": "antbot_source.config",
     "TABLE_NAMES": "antbot_source.settings",
     "ENDPOINTS": "antbot_source.settings",
 }
 
-__all__ = ["ENDPOINTS", "TABLE_NAMES", "ClientConfig", "LoadSummary", "antbot", "build_pipeline", "load",
+__all__ = ["ENDPOINTS", "TABLE_NAMES", "AntBotSettings", "LoadSummary", "antbot", "build_pipeline", "load",
            "run_load", "to_utc"]
 
 

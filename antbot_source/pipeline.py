@@ -23,8 +23,8 @@ from dlt.common.typing import TLoaderFileFormat
 from dlt.extract.source import DltSource
 
 from antbot_source.analytics.views import create_views, drop_views
-from antbot_source.api.client import check_connection
-from antbot_source.api.config import client_config
+from antbot_source.api.client import Account, check_connection
+from antbot_source.config import antbot_settings
 from antbot_source.destination.access import DEFAULT_WAIT_S, exclusive_pipeline
 from antbot_source.destination.comments import comment_dataset
 from antbot_source.destination.held import HeldRows
@@ -50,9 +50,6 @@ DELETE_COMPLETED_JOBS = "load.delete_completed_jobs"
 MAX_RUNS = 10_000
 # the endpoint the connection check before a load reads one row of
 CHECK_PATH = endpoint("campaigns").path
-# the settings of the AntBot client among a source's arguments
-CLIENT_SETTINGS = ("base_url", "username", "password", "access_token", "token_path", "page_size", "timeout",
-                   "max_attempts", "max_requests_per_second")
 
 
 @dataclass
@@ -165,9 +162,11 @@ def run_load(
     resources: Sequence[str] | None = None,
     *,
     full_refresh: bool = False,
+    account: Account | None = None,
     **source_args: Any,
 ) -> LoadSummary:
-    """Load the selected resources (all by default) into `pipeline`; `source_args` go to `antbot()`.
+    """Load the selected resources (all by default) into `pipeline`; `source_args` go to `antbot()`, and
+    every run reads with `account`, the load's session (default: a new one of the settings).
 
     Files of loaded packages are deleted once loaded (`[load] delete_completed_jobs`, unless configured
     otherwise): dlt keeps them by default, which is a copy of every row ever loaded.
@@ -180,9 +179,10 @@ def run_load(
         drop_views(pipeline)  # they depend on the tables the refresh drops
 
     held = HeldRows(pipeline)
+    session = account or antbot_settings(**source_args).account()
 
     def make_source(selected: Sequence[str] | None, tally: RunTally) -> DltSource:
-        return build_source(selected, held=held, tally=tally, **source_args)
+        return build_source(selected, account=session, held=held, tally=tally, **source_args)
 
     resuming = pipeline.has_pending_data
     if resuming:
@@ -287,18 +287,21 @@ def load(
     # configuration errors before anything is locked, written or sent
     checked_pipelines_dir(pipelines_dir, pipeline_name or pipeline_name_for(destination, duckdb_path, credentials))
     build_source(selected, **source_args)
-    publish = publish or dlt.config.get("sources.antbot.publish")
+    settings = antbot_settings(**source_args)
+    publish = publish or settings.publish
     if publish:
         if configured_destination(destination) != "duckdb":
             raise ConfigError("--publish makes a copy of a DuckDB destination: on a warehouse, give dashboards a "
                               "read-only role instead")
         publish = check_publish_path(publish, duckdb_file(duckdb_path, credentials), dataset)
-    check_connection(client_config(**{k: v for k, v in source_args.items() if k in CLIENT_SETTINGS}), CHECK_PATH)
+    # one session of the account for the whole load: the connection check's token serves every run
+    account = settings.account()
+    check_connection(account, CHECK_PATH)
     with exclusive_pipeline(destination=destination, duckdb_path=duckdb_path, dataset=dataset,
                             pipeline_name=pipeline_name, credentials=credentials, progress=progress,
                             pipelines_dir=pipelines_dir, wait_s=wait_s, notify=notify) as pipeline:
         held_before = table_row_counts(pipeline)
-        summary = run_load(pipeline, selected, full_refresh=full_refresh, **source_args)
+        summary = run_load(pipeline, selected, full_refresh=full_refresh, account=account, **source_args)
         drop_staging(pipeline)
         held_after = table_row_counts(pipeline)
         summary.new_rows = {t: held_after.get(t, 0) - held_before.get(t, 0) for t in summary.rows if t in held_after}

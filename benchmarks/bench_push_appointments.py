@@ -30,7 +30,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from antbot_source.api.client import ClientConfig
+from antbot_source.config import AntBotSettings
 from antbot_source.push.appointments_apply import AppointmentOptions, run_appointments
 from antbot_source.push.validate import number_key
 from antbot_source.sandbox import Habits, run_sandbox
@@ -65,8 +65,9 @@ def main(
         db = Path(tmp) / "push.duckdb"
         appointments_table(db, appointments)
         acc = sb.accounts[0]
-        config = ClientConfig(sb.base_url, acc.username, acc.password, max_requests_per_second=max_requests_per_second)
-        with config.connect() as client:
+        settings = AntBotSettings(base_url=sb.base_url, username=acc.username, password=acc.password,
+                                  max_requests_per_second=max_requests_per_second)
+        with settings.account().connect() as client:
             user = sb.rows("calendar_users")[0]["id"]
             calendar = client.request("POST", "calendar/", json={"name": "bench", "user": user})["id"]
             sb.skip_clock(throttle_period_s)  # the setup's requests leave the throttle's window

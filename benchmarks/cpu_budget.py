@@ -34,7 +34,8 @@ from bare_walk import walk
 from rich.console import Console
 from rich.table import Table
 
-from antbot_source.api.client import AntBotClient, ClientConfig
+from antbot_source.api.client import ClientConfig
+from antbot_source.config import AntBotSettings
 from antbot_source.destination.target import DUCKDB_LOAD_SETTINGS
 from antbot_source.resources.cdr.typed_pages import parse_page
 from antbot_source.sandbox import run_sandbox
@@ -54,7 +55,7 @@ def _fetch_and_decode(config: ClientConfig, page_size: int) -> tuple[float, floa
     gc.disable()
     http = decode = 0.0
     tables = []
-    with AntBotClient(config) as client:
+    with config.connect() as client:
         url: str | None = "cdr/"
         params: dict[str, str] | None = {"page_size": str(page_size)}
         while url:
@@ -105,8 +106,8 @@ def main(
         bare_wall, bare_client = time.perf_counter() - wall0, time.process_time() - client0
         bare_server = _server_cpu(server) - cpu0
         cpu0 = _server_cpu(server)
-        http, decode, tables = _fetch_and_decode(ClientConfig(sb.base_url, acc.username, acc.password,
-                                                              page_size=page_size), page_size)
+        http, decode, tables = _fetch_and_decode(AntBotSettings(
+            base_url=sb.base_url, username=acc.username, password=acc.password, page_size=page_size).client(), page_size)
         serve = _server_cpu(server) - cpu0
     table = pa.concat_tables(tables)
     del tables

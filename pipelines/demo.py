@@ -14,7 +14,7 @@ from rich.table import Table
 
 from antbot_source.analytics.kpi_table import campaign_kpis_table
 from antbot_source.analytics.views import create_views
-from antbot_source.api.client import ClientConfig
+from antbot_source.config import AntBotSettings
 from antbot_source.destination.locks import check_duckdb_file, open_duckdb
 from antbot_source.destination.target import build_pipeline
 from antbot_source.errors import ConfigError, require_extra
@@ -107,7 +107,8 @@ def _demo(cdrs: int, seed: int, duckdb: Path) -> None:
 
         # the sandbox is still up: end with the plan of pushing a small DNC table (nothing is sent)
         console.rule("antbot push dnc --dry-run (a small table of opt-outs, created in the demo file)")
-        with ClientConfig(sb.base_url, account.username, account.password).connect() as client:
+        settings = AntBotSettings(base_url=sb.base_url, username=account.username, password=account.password)
+        with settings.account().connect() as client:
             demo_dry_run(client, duckdb, console=console)
     console.rule("next")
     for command, what in next_commands(duckdb):

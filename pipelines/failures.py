@@ -121,7 +121,9 @@ def redact(text: str) -> str:
     settings cannot be read, as with a broken .dlt/secrets.toml, the environment's are masked)."""
     import dlt
 
-    for key in ("password", "access_token"):
+    from antbot_source.config import AntBotSettings
+
+    for key in AntBotSettings.secret_fields():
         try:
             secret = dlt.secrets.get(f"sources.antbot.{key}")
         except Exception:  # noqa: BLE001 - the settings themselves are what failed

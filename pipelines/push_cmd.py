@@ -18,7 +18,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from antbot_source.api.config import client_config, max_concurrency
+from antbot_source.config import antbot_settings
 from antbot_source.destination.access import DEFAULT_WAIT_S
 from antbot_source.destination.target import configured_destination, duckdb_file
 from antbot_source.errors import ConfigError
@@ -83,7 +83,8 @@ def _push(opts: PushOptions, postgres_dsn: str | None, run: Callable[..., Any] =
         input_sql(opts.table, opts.query, opts.dataset, opts.destination)  # a bad input exits before any request
         if opts.destination == "postgres":
             opts = dataclasses.replace(opts, postgres_dsn=_postgres_dsn(postgres_dsn))
-        with client_config().connect() as client:
+        # one session of the account for the push: its requests take turns from its budget
+        with antbot_settings().account().connect() as client:
             result = run(client, opts, Console(), notify=notice)
     raise typer.Exit(result.exit_code)
 
@@ -185,7 +186,7 @@ def appointments(
     """
     _push(AppointmentOptions(table=table, query=query, destination=destination,  # type: ignore[arg-type]
                              duckdb_path=duckdb, dataset=dataset, target=calendar, dry_run=dry_run, update=update,
-                             batch_size=batch_size, concurrency=concurrency or max_concurrency(), yes=yes,
+                             batch_size=batch_size, concurrency=concurrency or antbot_settings().max_concurrency, yes=yes,
                              number_format=number_format, wait_s=wait, notice_before=_duration(notice_before)),  # type: ignore[arg-type]
           postgres_dsn, run_appointments)
 

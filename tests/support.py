@@ -30,6 +30,7 @@ import pytest
 from rich.console import Console
 
 from antbot_source.api.client import AntBotClient, ClientConfig
+from antbot_source.config import AntBotSettings
 from antbot_source.destination.target import build_pipeline
 from antbot_source.pipeline import LoadSummary, run_load
 from antbot_source.push import PushOptions, run_push
@@ -151,10 +152,16 @@ def snapshot(pipeline: dlt.Pipeline, tables: tuple[str, ...] = TABLE_NAMES) -> d
 DB = "push.duckdb"
 
 
+def client_config(sb: SandboxHandle, account: int = 0, **settings: Any) -> ClientConfig:
+    """The client configuration of a sandbox account, with `settings` of AntBotSettings besides (or instead)."""
+    acc = sb.accounts[account]
+    given = {"base_url": sb.base_url, "username": acc.username, "password": acc.password, **settings}
+    return AntBotSettings(**given).client()
+
+
 def connect(sb: SandboxHandle) -> AntBotClient:
     """A connector client logged in as the sandbox's first account."""
-    acc = sb.accounts[0]
-    return ClientConfig(sb.base_url, acc.username, acc.password).connect()
+    return client_config(sb).connect()
 
 
 def write_table(name: str, rows: list[dict], path: str = DB, dataset: str = "antbot") -> None:

@@ -19,6 +19,7 @@ from antbot_source.analytics.labels import (
 )
 from antbot_source.compliance import rule_views as compliance
 from antbot_source.compliance.rules import CallingRules, calling_rules
+from antbot_source.config import AntBotSettings
 from antbot_source.destination.comments import dialect, write_comments
 
 _SQL = files("antbot_source.analytics")
@@ -128,7 +129,7 @@ def create_views(pipeline: dlt.Pipeline, rules: CallingRules | None = None) -> l
 
 
 def _drop(client: SqlClientBase, schema: str) -> None:
-    for name in reversed([view_name(s) for s in view_statements(schema, CallingRules())]):
+    for name in reversed([view_name(s) for s in view_statements(schema, calling_rules(AntBotSettings()))]):
         client.execute_sql(f"DROP VIEW IF EXISTS {schema}.{name}")
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import hashlib
 import logging
 import ssl
 import threading
@@ -51,21 +50,22 @@ PLAIN_HTTP_ANSWERS = frozenset({"WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", 
 MAX_RETRY_AFTER_S = 120.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ClientConfig:
-    """Everything needed to build an AntBotClient; picklable, so worker processes can build their own."""
+    """Everything needed to build an AntBotClient, as `config.AntBotSettings.client()` takes it from the
+    settings (which declare, default and document these fields); picklable and dlt-free, so walker
+    processes build their own clients from it."""
 
     base_url: str
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-    access_token: str | None = field(default=None, repr=False)
-    token_path: str = "get-token/"
-    page_size: int = 1000
-    timeout: float = 30.0
-    max_attempts: int = 8
-    # the account's request budget (api/budget.py): a cap in requests per second for the whole run,
-    # and the budget file a run's walker processes share
-    max_requests_per_second: float | None = None
+    username: str | None
+    password: str | None = field(repr=False)
+    access_token: str | None = field(repr=False)
+    token_path: str
+    page_size: int
+    timeout: float
+    max_attempts: int
+    max_requests_per_second: float | None
+    # a walker's: the budget file of the run that started it (api/budget.py)
     budget_path: str | None = None
 
     def __post_init__(self) -> None:
@@ -94,8 +94,8 @@ class ClientConfig:
             )
 
     def connect(self) -> AntBotClient:
-        """A new client for this configuration (close it, or use it in a `with` block)."""
-        return AntBotClient(self)
+        """A new client of a session of its own (close it, or use it in a `with` block)."""
+        return Account(self).connect()
 
 
 class _Retryable(Exception):
@@ -158,22 +158,6 @@ def _transport_cause(exc: httpx.TransportError) -> str:
     return f"TLS handshake failed ({cause.reason or cause}){hint}"
 
 
-_BUDGETS: dict[tuple[str, str | None, float | None], RequestBudget] = {}
-_ACCOUNTS_LOCK = threading.Lock()
-
-
-def budget_of(config: ClientConfig) -> RequestBudget:
-    """The request budget of `config`'s account in this process, shared by all its clients and threads."""
-    key = (config.base_url, config.username, config.max_requests_per_second)
-    with _ACCOUNTS_LOCK:
-        budget = _BUDGETS.get(key)
-        if budget is None:
-            budget = _BUDGETS[key] = RequestBudget(config.max_requests_per_second)
-        if config.budget_path:  # a walker: the budget file of the run that started it
-            budget.attach(config.budget_path)
-        return budget
-
-
 def _retry_cause(exc: BaseException | None) -> str:
     """The RequestStats counter of a transient failure."""
     if isinstance(exc, _Retryable):
@@ -182,7 +166,7 @@ def _retry_cause(exc: BaseException | None) -> str:
 
 
 class _Tokens:
-    """The bearer token of an account in this process: the current one, and how often it was renewed."""
+    """The bearer token of a session: the current one, and how often it was renewed."""
 
     def __init__(self, token: str | None):
         self.token = token
@@ -190,26 +174,21 @@ class _Tokens:
         self.lock = threading.Lock()
 
 
-_TOKENS: dict[tuple[str, str, str | None, str | None], _Tokens] = {}
+class Account:
+    """One session of an account, owned by a load, a source instance or a push: its request budget and
+    its bearer token, shared by every client of the session in every thread (the connection check's
+    token serves the load's runs; a renewal by one client serves them all), and by no other session."""
 
+    def __init__(self, config: ClientConfig):
+        self.config = config
+        self.budget = RequestBudget(config.max_requests_per_second)
+        if config.budget_path:  # a walker: the budget file of the run that started it
+            self.budget.attach(config.budget_path)
+        self.tokens = _Tokens(config.access_token)
 
-def _credentials(config: ClientConfig) -> str | None:
-    """What identifies the credentials a token was obtained with: a digest of the password (so a token
-    is only ever reused with the password that obtained it), or the access token itself."""
-    if config.username:
-        return hashlib.sha256(f"{config.username}\0{config.password or ''}".encode()).hexdigest()
-    return config.access_token
-
-
-def _tokens_of(config: ClientConfig) -> _Tokens:
-    """The token `config`'s clients share in this process: the connection check's serves the run, and a renewal
-    by one client serves them all (a login is a request of the throttle's budget and a round trip).
-    An account with a username is one account whatever token a config starts with (a walker's config
-    carries the run's), and only with the password that obtained its token: a wrong password after a
-    good load in one process logs in again and is refused; one known by its token alone is that token's."""
-    key = (config.base_url, config.token_path, config.username or None, _credentials(config))
-    with _ACCOUNTS_LOCK:
-        return _TOKENS.setdefault(key, _Tokens(config.access_token))
+    def connect(self, *, connection_check: bool = False) -> AntBotClient:
+        """A new client of this session (close it, or use it in a `with` block)."""
+        return AntBotClient(self, connection_check=connection_check)
 
 
 class AntBotClient:
@@ -219,10 +198,10 @@ class AntBotClient:
     `stats` counts what its requests cost; `counted()` gives a view counting into other stats.
     """
 
-    def __init__(self, config: ClientConfig, *, connection_check: bool = False,
+    def __init__(self, account: Account, *, connection_check: bool = False,
                  transport: httpx.BaseTransport | None = None):
         """`transport`: where requests go (None: the network; a test may serve them in process)."""
-        self.config = config
+        config = self.config = account.config
         self._connection_check = connection_check
         self._base = config.base_url.rstrip("/") + "/"
         self._http = httpx.Client(
@@ -234,8 +213,8 @@ class AntBotClient:
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=32),
             transport=transport,
         )
-        self._budget = budget_of(config)
-        self._tokens = _tokens_of(config)
+        self._budget = account.budget
+        self._tokens = account.tokens
         self.stats = RequestStats()
 
     def counted(self, stats: RequestStats) -> AntBotClient:
@@ -432,19 +411,19 @@ class AntBotClient:
                 yield page.rows
 
 
-def check_connection(config: ClientConfig, path: str) -> None:
+def check_connection(account: Account, path: str) -> None:
     """One authenticated GET of `path` before a run, as mature connectors check a connection first:
     bad credentials, a host that refuses or does not accept the first connection, or an answer that
     is not a list fail here, in seconds, instead of after every back-off of the run."""
-    with AntBotClient(config, connection_check=True) as client:
+    with account.connect(connection_check=True) as client:
         ListPage.parse(client.get_bytes(path, params={"page_size": 1}), describe(path))
 
 
 class SharedClient:
     """One AntBotClient shared by the resources of a source run: opened by the first user, closed by the last."""
 
-    def __init__(self, config: ClientConfig):
-        self.config = config
+    def __init__(self, account: Account):
+        self.account = account
         self._client: AntBotClient | None = None
         self._users = 0
         self._lock = threading.Lock()
@@ -454,7 +433,7 @@ class SharedClient:
         """The shared client, kept open while any resource is still using it (counting into `stats`)."""
         with self._lock:
             if self._client is None:
-                self._client = self.config.connect()
+                self._client = self.account.connect()
             self._users += 1
             client = self._client
         try:

@@ -2,10 +2,8 @@
 the push guards). Defaults are Vietnam's Decree 91/2020/ND-CP for advertising calls: 08:00-17:00 local
 time, at most one call to a number in 24 hours, never a number on a do-not-call list.
 
-Settings (section `sources.antbot`, like every other setting): `SOURCES__ANTBOT__CALLING_HOURS`
-("08:00-17:00"), `..__TIMEZONE` ("Asia/Ho_Chi_Minh"), `..__MAX_CALLS_PER_24H` (1),
-`..__EXEMPT_CAMPAIGNS` (comma-separated campaign ids or names), `..__DNC_TABLE` (a table of the
-dataset with a `phone_number` column, such as a national registry; none by default).
+Settings: `calling_hours`, `timezone`, `max_calls_per_24h`, `exempt_campaigns` and `dnc_table` of
+`config.AntBotSettings` (section `sources.antbot`, like every other setting).
 """
 
 from __future__ import annotations
@@ -15,25 +13,21 @@ from dataclasses import dataclass
 from datetime import time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dlt.common.configuration.inject import with_config
-
+from antbot_source.config import AntBotSettings, antbot_settings
 from antbot_source.errors import ConfigError
-
-DEFAULT_CALLING_HOURS = "08:00-17:00"
-DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
-DEFAULT_MAX_CALLS_PER_24H = 1
 
 
 @dataclass(frozen=True)
 class CallingRules:
-    """When and how often a number may be called, and which campaigns the rules skip."""
+    """When and how often a number may be called, and which campaigns the rules skip (`calling_rules`
+    makes them of the settings)."""
 
-    first_hour: time = time(8)
-    last_hour: time = time(17)  # calls must start before it
-    timezone: str = DEFAULT_TIMEZONE
-    max_calls_per_24h: int = DEFAULT_MAX_CALLS_PER_24H
-    exempt_campaigns: tuple[str, ...] = ()  # ids or names, as configured
-    dnc_table: str | None = None
+    first_hour: time
+    last_hour: time  # calls must start before it
+    timezone: str
+    max_calls_per_24h: int
+    exempt_campaigns: tuple[str, ...]  # ids or names, as configured
+    dnc_table: str | None
 
     def allows(self, start: time, stop: time) -> bool:
         """Whether a daily dialling window [start, stop] lies within the calling hours."""
@@ -58,23 +52,19 @@ def parse_calling_hours(value: str) -> tuple[time, time]:
     return start, stop
 
 
-@with_config(sections=("sources", "antbot"))
-def calling_rules(
-    calling_hours: str = DEFAULT_CALLING_HOURS,
-    timezone: str = DEFAULT_TIMEZONE,
-    max_calls_per_24h: int = DEFAULT_MAX_CALLS_PER_24H,
-    exempt_campaigns: str | None = None,
-    dnc_table: str | None = None,
-) -> CallingRules:
-    """The calling rules of SOURCES__ANTBOT__* / `[sources.antbot]`, checked."""
-    first, last = parse_calling_hours(calling_hours)
+def calling_rules(settings: AntBotSettings | None = None) -> CallingRules:
+    """The calling rules of `settings` (default: as dlt resolves them, SOURCES__ANTBOT__* /
+    `[sources.antbot]`), checked."""
+    settings = settings or antbot_settings()
+    first, last = parse_calling_hours(settings.calling_hours)
     try:
-        ZoneInfo(timezone)
+        ZoneInfo(settings.timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"timezone: unknown time zone {timezone!r}") from None
-    if max_calls_per_24h < 1:
-        raise ConfigError(f"max_calls_per_24h: at least 1, not {max_calls_per_24h}")
+        raise ConfigError(f"timezone: unknown time zone {settings.timezone!r}") from None
+    if settings.max_calls_per_24h < 1:
+        raise ConfigError(f"max_calls_per_24h: at least 1, not {settings.max_calls_per_24h}")
+    dnc_table = settings.dnc_table
     if dnc_table and not re.fullmatch(r"[A-Za-z_]\w*", dnc_table):
         raise ConfigError(f"dnc_table: not a table name of the dataset: {dnc_table!r}")
-    exempt = tuple(part.strip() for part in (exempt_campaigns or "").split(",") if part.strip())
-    return CallingRules(first, last, timezone, max_calls_per_24h, exempt, dnc_table or None)
+    exempt = tuple(part.strip() for part in (settings.exempt_campaigns or "").split(",") if part.strip())
+    return CallingRules(first, last, settings.timezone, settings.max_calls_per_24h, exempt, dnc_table or None)

@@ -1,39 +1,30 @@
-"""The `antbot` dlt source: every AntBot read endpoint as a resource, driven by `settings.ENDPOINTS`.
-
-Configuration (section `antbot`): `SOURCES__ANTBOT__BASE_URL`, `..__USERNAME`, `..__PASSWORD`,
-`..__ACCESS_TOKEN`, `..__START_DATE` and the tuning knobs, or the same keys under `[sources.antbot]`
-in `.dlt/config.toml` / `.dlt/secrets.toml`.
-"""
+"""The `antbot` dlt source: every AntBot read endpoint as a resource, driven by `settings.ENDPOINTS`,
+configured by `config.AntBotSettings` (section `sources.antbot`)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import dlt
-from dlt.common.typing import TSecretStrValue
 from dlt.extract.resource import DltResource
 
-from antbot_source.api.client import ClientConfig, SharedClient
+from antbot_source.api.client import Account, SharedClient
+from antbot_source.config import AntBotSettings, takes_settings
 from antbot_source.destination.held import HeldRows
 from antbot_source.errors import ConfigError, check_positive
 from antbot_source.health.lateness import parse_lookback
 from antbot_source.health.tally import RunTally
-from antbot_source.resources.cdr.resource import CdrTuning, cdr_resource
-from antbot_source.resources.cdr.verify import DEFAULT_VERIFY_DAYS, MAX_VERIFY_DAYS
+from antbot_source.resources.cdr.resource import cdr_resource
+from antbot_source.resources.cdr.verify import MAX_VERIFY_DAYS
 from antbot_source.resources.full import Reconcile, full_resource
 from antbot_source.resources.subscribers import subscribers_resource
 from antbot_source.rows.dictionary import table_description
 from antbot_source.rows.normalise import parse_timestamp
 from antbot_source.rows.schema import json_fields
-from antbot_source.settings import (
-    DEFAULT_BASE_URL,
-    DEFAULT_LOOKBACK_HOURS,
-    DEFAULT_RECONCILE_HOURS,
-    DEFAULT_START_DATE,
-    ENDPOINTS,
-)
+from antbot_source.settings import DEFAULT_START_DATE, ENDPOINTS
 
 __all__ = ["antbot", "to_utc"]
 
@@ -84,74 +75,41 @@ def check_history_settings(start_date: datetime, since: datetime | None, verify_
         raise ConfigError(f"verify_days: between 0 and {MAX_VERIFY_DAYS}, not {verify_days}")
 
 
-@dlt.source(name="antbot", section="antbot", max_table_nesting=0)
-def antbot(
-    base_url: str = DEFAULT_BASE_URL,
-    username: str | None = None,
-    password: TSecretStrValue | None = None,
-    access_token: TSecretStrValue | None = None,
-    # plain `str` (a datetime is taken too): dlt leaves a parameter typed `str | datetime` out of the
-    # source's configuration, and SOURCES__ANTBOT__START_DATE would never reach it
-    start_date: str = DEFAULT_START_DATE,
-    token_path: str = ClientConfig.token_path,
-    page_size: int = ClientConfig.page_size,
-    timeout: float = ClientConfig.timeout,
-    max_attempts: int = ClientConfig.max_attempts,
-    # text: a number of hours, or "auto" (health.lateness)
-    lookback_hours: str = str(DEFAULT_LOOKBACK_HOURS),
-    verify_days: int = DEFAULT_VERIFY_DAYS,
-    cdr_window_rows: int = CdrTuning.window_rows,
-    cdr_run_rows: int = CdrTuning.run_rows,
-    max_concurrency: int = CdrTuning.concurrency,
-    max_requests_per_second: float | None = None,
-    reconcile_hours: float = DEFAULT_RECONCILE_HOURS,
-    reconcile: bool = False,
-    since: str | None = None,
-    until: str | None = None,
-    held: HeldRows | None = None,
-    tally: RunTally | None = None,
-) -> Iterator[DltResource]:
+@dlt.source(name="antbot", section="antbot", max_table_nesting=0, spec=AntBotSettings)
+@takes_settings
+def antbot(settings: AntBotSettings, account: Account | None = None, held: HeldRows | None = None,
+           tally: RunTally | None = None, **_each_setting: Any) -> Iterator[DltResource]:
     """Every AntBot read endpoint, one resource per row of `settings.ENDPOINTS`.
 
-    `start_date`: where CDR history begins on a first load. `lookback_hours`: how far behind the CDR
-    cursor each run starts again, to catch call records written late (`auto`: as far as they were
-    seen to arrive). `verify_days`: days behind the look-back whose CDR counts every run verifies. `since` / `until`: backfill
-    that CDR range without moving the live cursor. `cdr_window_rows` / `cdr_run_rows`: CDRs per date
-    window / per pipeline run at most (a killed load resumes after the last finished run).
-    `max_concurrency`: requests in flight at most for the CDR read, and for each table read in parts. `max_requests_per_second`: a cap on the whole
-    run's request rate, to leave the account's throttle headroom for the dialer's users.
-    `reconcile_hours`: how often each table is read in full, for the edits change detection cannot see (between
-    reconciles a run reads what change detection says changed); `reconcile`: read every table in full now.
-    `held`: the destination the resources compare with (default: the pipeline dlt runs the source in);
-    `tally`: where the resources count what the run cost and found (default: a fresh one, not kept).
+    Takes every setting of AntBotSettings (`config.py` says what each does) as a keyword argument,
+    which wins over SOURCES__ANTBOT__* and `[sources.antbot]`. `account`: the session (request budget
+    and token) to read with, for a load that runs several source instances on one session (default: a
+    new one of this source instance's own). `held`: the destination the resources compare with
+    (default: the pipeline dlt runs the source in); `tally`: where the resources count what the run
+    cost and found (default: a fresh one, not kept).
     """
     quiet_json_as_text()
-    for setting, value in (("cdr_window_rows", cdr_window_rows), ("cdr_run_rows", cdr_run_rows),
-                           ("max_concurrency", max_concurrency), ("reconcile_hours", reconcile_hours)):
-        check_positive(setting, value)
-    config = ClientConfig(
-        base_url=base_url, username=username, password=password, access_token=access_token,
-        token_path=token_path, page_size=page_size, timeout=timeout, max_attempts=max_attempts,
-        max_requests_per_second=max_requests_per_second,
-    )
-    shared = SharedClient(config)
-    full_reads = Reconcile(every=timedelta(hours=reconcile_hours), forced=reconcile)
-    first = to_utc(start_date, "start_date") or to_utc(DEFAULT_START_DATE)
-    since_at, until_at = to_utc(since, "since"), to_utc(until, "until")
-    check_history_settings(first, since_at, verify_days, datetime.now(UTC))
+    for setting in ("cdr_window_rows", "cdr_run_rows", "max_concurrency", "reconcile_hours"):
+        check_positive(setting, getattr(settings, setting))
+    account = account or settings.account()
+    shared = SharedClient(account)
+    full_reads = Reconcile(every=timedelta(hours=settings.reconcile_hours), forced=settings.reconcile)
+    first = to_utc(settings.start_date, "start_date") or to_utc(DEFAULT_START_DATE)
+    since_at, until_at = to_utc(settings.since, "since"), to_utc(settings.until, "until")
+    check_history_settings(first, since_at, settings.verify_days, datetime.now(UTC))
     held = held if held is not None else HeldRows.of_running_pipeline()
     tally = tally if tally is not None else RunTally()
+    readers = settings.max_concurrency
     for ep in ENDPOINTS:
         if ep.read == "cdr":
             resource = cdr_resource(
-                config, start_date=first, lookback=parse_lookback(lookback_hours), verify_days=verify_days,
-                since=since_at, until=until_at, window_rows=cdr_window_rows,
-                run_rows=cdr_run_rows, concurrency=max_concurrency, held=held, tally=tally,
+                account, start_date=first, lookback=parse_lookback(settings.lookback_hours),
+                verify_days=settings.verify_days, since=since_at, until=until_at,
+                window_rows=settings.cdr_window_rows, run_rows=settings.cdr_run_rows, concurrency=readers,
+                held=held, tally=tally,
             )
         elif ep.read == "per_campaign":
-            resource = subscribers_resource(shared, ep, readers=max_concurrency, reconcile=full_reads, held=held,
-                                            tally=tally)
+            resource = subscribers_resource(shared, ep, readers=readers, reconcile=full_reads, held=held, tally=tally)
         else:
-            resource = full_resource(shared, ep, readers=max_concurrency, reconcile=full_reads, held=held,
-                                     tally=tally)
+            resource = full_resource(shared, ep, readers=readers, reconcile=full_reads, held=held, tally=tally)
         yield resource.apply_hints(additional_table_hints={"description": table_description(ep.type_key)})

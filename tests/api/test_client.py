@@ -6,15 +6,15 @@ import math
 import socket
 
 import pytest
+from support import client_config
 
-from antbot_source.api.client import ClientConfig
+from antbot_source.config import AntBotSettings
 from antbot_source.errors import ApiError, AuthError, UnreachableError, hide_userinfo
 from antbot_source.sandbox import Habits
 
 
-def _config(sb, **kwargs) -> ClientConfig:
-    acc = sb.accounts[0]
-    return ClientConfig(sb.base_url, acc.username, acc.password, **kwargs)
+def _config(sb, **settings):
+    return client_config(sb, **settings)
 
 
 def test_walk_follows_next_when_the_server_ignores_page_size(start_sandbox):
@@ -54,7 +54,7 @@ def test_http_200_with_error_raises_api_error(sandbox):
 
 
 def test_wrong_password_raises_auth_error_without_the_password(sandbox):
-    config = ClientConfig(sandbox.base_url, "demo", "not-the-Pa55word")
+    config = AntBotSettings(base_url=sandbox.base_url, username="demo", password="not-the-Pa55word").client()
     assert "not-the-Pa55word" not in repr(config)
     with config.connect() as client, pytest.raises(AuthError) as caught:
         client.request("GET", "contact/")
@@ -64,10 +64,11 @@ def test_wrong_password_raises_auth_error_without_the_password(sandbox):
 def test_a_ready_access_token_is_used_and_a_refused_one_is_an_auth_error(sandbox):
     with _config(sandbox).connect() as client:
         token, _ = client._current_token()
-    with ClientConfig(sandbox.base_url, access_token=token).connect() as client:
+    with AntBotSettings(base_url=sandbox.base_url, access_token=token).client().connect() as client:
         assert next(client.iter_pages("gateway/"))
     sandbox.reset_stats()
-    with ClientConfig(sandbox.base_url, access_token="expired").connect() as client, pytest.raises(AuthError):
+    with AntBotSettings(base_url=sandbox.base_url, access_token="expired").client().connect() as client, \
+            pytest.raises(AuthError):
         client.request("GET", "gateway/")
     assert "POST /rest-api/get-token/" not in sandbox.stats()["requests"]
 
@@ -86,7 +87,8 @@ def test_an_unreachable_host_raises_unreachable_error():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    config = ClientConfig(f"http://127.0.0.1:{port}/rest-api", "u", "p", max_attempts=2)
+    config = AntBotSettings(base_url=f"http://127.0.0.1:{port}/rest-api", username="u", password="p",
+                            max_attempts=2).client()
     with config.connect() as client, pytest.raises(UnreachableError, match="cannot reach"):
         client.request("GET", "contact/")
 
@@ -108,6 +110,7 @@ def test_an_unreachable_base_url_with_user_info_is_named_without_it():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     url = f"http://me:S3cret-in-url@127.0.0.1:{port}/rest-api"
-    with pytest.raises(UnreachableError) as caught, ClientConfig(url, "demo", "pw", max_attempts=1).connect() as c:
+    with pytest.raises(UnreachableError) as caught, AntBotSettings(
+            base_url=url, username="demo", password="pw", max_attempts=1).client().connect() as c:
         c.request("GET", "campaigns/")
     assert "S3cret-in-url" not in str(caught.value) and "http://***@127.0.0.1:" in str(caught.value)

@@ -14,7 +14,8 @@ import pytest
 from support import DB, connect, fresh_numbers, new_phonebook, use_sandbox, write_table
 from typer.testing import CliRunner
 
-from antbot_source.compliance.rules import CallingRules
+from antbot_source.compliance.rules import calling_rules
+from antbot_source.config import AntBotSettings
 from antbot_source.errors import PUSH_NEEDS_CONFIRMATION, PUSH_REJECTED
 from antbot_source.push.campaign_apply import CampaignApplier
 from antbot_source.push.campaign_plan import build_campaign_plan
@@ -200,7 +201,7 @@ def test_a_create_refused_because_the_name_exists_is_adopted_not_repeated(start_
     phonebook_with(client, "race", 1)
     row = campaign_row("Raced", "race", sb)
     write_table("desired", [row])
-    plan = build_campaign_plan(client, [row], CallingRules())
+    plan = build_campaign_plan(client, [row], calling_rules(AntBotSettings()))
     # someone creates it between the plan and the apply: the server refuses the second one (400)
     client.request("POST", "campaigns/", json=plan.changes[0].body)
     wh = Warehouse.open("duckdb", "antbot", DB)

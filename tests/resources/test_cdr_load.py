@@ -14,9 +14,8 @@ from typing import Any
 import dlt
 import psutil
 import pytest
-from support import ROOT, assert_equals_truth, destination_keys, snapshot
+from support import ROOT, assert_equals_truth, client_config, destination_keys, snapshot
 
-from antbot_source.api.client import ClientConfig
 from antbot_source.destination.target import build_pipeline
 from antbot_source.errors import AuthError
 from antbot_source.pipeline import LoadSummary, run_load
@@ -204,17 +203,15 @@ def _walker_processes() -> list[psutil.Process]:
 
 
 def test_walkers_stop_when_the_reader_stops_early_and_on_an_error(sandbox, tmp_path):
-    acc = sandbox.accounts[0]
     now = datetime.now(UTC)
     plan = RunPlan(tuple(Window(now - timedelta(days=d + 1), now - timedelta(days=d)) for d in range(60)),
                    None, None, now)
-    reader = read_windows(ClientConfig(sandbox.base_url, acc.username, acc.password), plan, CdrTuning(file_rows=10),
-                          str(tmp_path))
+    reader = read_windows(client_config(sandbox), plan, CdrTuning(file_rows=10), str(tmp_path))
     assert next(reader).rows >= 10
     assert len(_walker_processes()) == 2
     reader.close()  # what dlt does with a resource it stops early
     assert _walker_processes() == []
 
     with pytest.raises(AuthError):
-        list(read_windows(ClientConfig(sandbox.base_url, acc.username, "wrong"), plan, CdrTuning(), str(tmp_path)))
+        list(read_windows(client_config(sandbox, password="wrong"), plan, CdrTuning(), str(tmp_path)))
     assert _walker_processes() == []

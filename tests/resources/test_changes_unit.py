@@ -11,7 +11,8 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from antbot_source.api.client import AntBotClient, ClientConfig
+from antbot_source.api.client import Account, AntBotClient
+from antbot_source.config import AntBotSettings
 from antbot_source.resources.changes import Unsure, list_changes
 
 BASE = "http://antbot.test/rest-api/"
@@ -49,8 +50,8 @@ class FakeList:
 
 
 def changes(server: FakeList, held: list[int]):
-    config = ClientConfig(BASE, access_token="token", max_attempts=1)
-    with AntBotClient(config, transport=httpx.MockTransport(server)) as client:
+    account = Account(AntBotSettings(base_url=BASE, access_token="token", max_attempts=1).client())
+    with AntBotClient(account, transport=httpx.MockTransport(server)) as client:
         return list_changes(client, "contact/", {}, held)
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import threading
 
-from support import assert_equals_truth, destination_keys, load_account
+from support import assert_equals_truth, client_config, destination_keys, load_account
 
-from antbot_source.api.client import AntBotClient, ClientConfig
 from antbot_source.destination.target import build_pipeline
 from antbot_source.sandbox import Habits
 
@@ -38,8 +37,7 @@ def test_a_load_under_latency_throttle_inserts_late_rows_5xx_and_token_expiry_eq
 def test_requests_in_flight_across_an_expired_token_renew_it_once(start_sandbox):
     sb = start_sandbox(seed=8, cdrs=200, habits=Habits(latency_ms=200))
     sb.freeze_clock()
-    acc = sb.accounts[0]
-    with AntBotClient(ClientConfig(sb.base_url, acc.username, acc.password)) as client:
+    with client_config(sb).connect() as client:
         client.request("GET", "campaigns/")
         sb.skip_clock(200_000)  # every token issued so far expires
         sb.reset_stats()

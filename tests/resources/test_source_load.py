@@ -6,17 +6,22 @@ import logging
 from pathlib import Path
 
 import orjson
-from support import assert_equals_truth, destination_keys, destination_loads, load_account, snapshot
+from support import (
+    assert_equals_truth,
+    client_config,
+    destination_keys,
+    destination_loads,
+    load_account,
+    snapshot,
+)
 
-from antbot_source.api.client import ClientConfig
 from antbot_source.destination.target import build_pipeline
 from antbot_source.rows.normalise import normalise_row
 from antbot_source.settings import CLOSED_CAMPAIGN_STATUSES
 
 
 def _api_rows(sb, path: str) -> dict[int, dict]:
-    acc = sb.accounts[0]
-    with ClientConfig(sb.base_url, acc.username, acc.password).connect() as client:
+    with client_config(sb).connect() as client:
         return {row["id"]: row for page in client.iter_pages(path) for row in map(normalise_row, page)}
 
 

@@ -38,7 +38,7 @@ import pyarrow as pa
 from dlt.extract.resource import DltResource
 
 import antbot_source
-from antbot_source.api.client import AntBotClient, ClientConfig, budget_of
+from antbot_source.api.client import Account, AntBotClient, ClientConfig
 from antbot_source.api.stats import RequestStats
 from antbot_source.destination.held import HeldRows
 from antbot_source.health.lateness import LateRows, auto_lookback, conclude
@@ -129,7 +129,7 @@ class ReadPlan:
 
 
 def cdr_resource(
-    config: ClientConfig,
+    account: Account,
     *,
     start_date: datetime,
     lookback: timedelta | None = timedelta(hours=DEFAULT_LOOKBACK_HOURS),
@@ -159,7 +159,7 @@ def cdr_resource(
     )
     def cdr() -> Iterator[pa.Table]:
         state, now, table = dlt.current.resource_state(), datetime.now(UTC), tally.table("cdr")
-        with run_walkers(config, settings.knobs, Path(dlt.current.pipeline().working_dir), table.stats) as walkers:
+        with run_walkers(account, settings.knobs, Path(dlt.current.pipeline().working_dir), table.stats) as walkers:
             planned = plan_the_run(state, settings, now, walkers, held, table.stats)
             read = yield from read_the_plan(planned, walkers, held, table.stats)
         conclude_the_run(state, settings, planned, read, table, now)
@@ -175,7 +175,7 @@ def plan_the_run(state: dict[str, Any], settings: CdrSettings, now: datetime, wa
     knobs = settings.knobs
     cursor = datetime.fromisoformat(state["cursor"]) if settings.live and state.get("cursor") else None
     lookback = settings.lookback if settings.lookback is not None else auto_lookback(state, now)
-    with AntBotClient(walkers.config) as plain, ThreadPoolExecutor(knobs.concurrency) as pool:
+    with walkers.config.connect() as plain, ThreadPoolExecutor(knobs.concurrency) as pool:
         count = partial(count_windows, pool, plain.counted(stats))
         # a state that never loaded anything (a first load, or one refreshed: dlt drops the tables
         # only when it loads) says nothing the destination holds may be trusted
@@ -231,9 +231,9 @@ def conclude_the_run(state: dict[str, Any], settings: CdrSettings, planned: Plan
 
 
 @contextmanager
-def run_walkers(config: ClientConfig, knobs: CdrTuning, working_dir: Path, stats: RequestStats) -> Iterator[Walkers]:
+def run_walkers(account: Account, knobs: CdrTuning, working_dir: Path, stats: RequestStats) -> Iterator[Walkers]:
     """The walkers of one run (not started yet), their files' directory and the budget they share."""
-    with (files_dir(working_dir) as out_dir, shared_budget(config, out_dir, stats) as run_config,
+    with (files_dir(working_dir) as out_dir, shared_budget(account, out_dir, stats) as run_config,
           Walkers(run_config, knobs, out_dir) as walkers):
         yield walkers
 
@@ -252,14 +252,14 @@ def files_dir(working_dir: Path) -> Iterator[str]:
 
 
 @contextmanager
-def shared_budget(config: ClientConfig, out_dir: str, stats: RequestStats) -> Iterator[ClientConfig]:
+def shared_budget(account: Account, out_dir: str, stats: RequestStats) -> Iterator[ClientConfig]:
     """The account's request budget (api/budget.py) in a file the walkers map, so that this process's
     readers of every table and every walker take turns from one budget file; yields the config walkers
     get, which names it and hands them this process's token (a login each would cost a request)."""
-    with budget_of(config).shared(Path(out_dir) / "budget") as path:
-        with AntBotClient(config) as client:
+    with account.budget.shared(Path(out_dir) / "budget") as path:
+        with account.connect() as client:
             token = client.counted(stats).token()
-        yield dataclasses.replace(config, budget_path=path, access_token=token)
+        yield dataclasses.replace(account.config, budget_path=path, access_token=token)
 
 
 def cdr_backlog_pending(pipeline: dlt.Pipeline) -> bool:

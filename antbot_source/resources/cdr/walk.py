@@ -171,7 +171,7 @@ def serve(fd: int) -> None:
 
     try:
         orders: WalkerOrders = conn.recv()
-        with AntBotClient(orders.config) as client, ThreadPoolExecutor(orders.threads) as pool:
+        with orders.config.connect() as client, ThreadPoolExecutor(orders.threads) as pool:
             while (window := conn.recv()) is not None:
                 pool.submit(walk_one, client, orders, window)
     except (EOFError, BrokenPipeError, ConnectionResetError):
