@@ -102,7 +102,7 @@ def _load(sb, tmp_path: Path, name: str, *args: str, **settings: str) -> subproc
 def test_every_setting_changes_what_the_source_does(start_sandbox, tmp_path):
     """Walks the settings of AntBotSettings (the README's configuration table, tests/docs/test_settings.py):
     each key, set in the environment, has an effect the server (or the destination) can see."""
-    settings = {name.upper() for name in AntBotSettings.get_resolvable_fields()}
+    every_setting = {name.upper() for name in AntBotSettings.get_resolvable_fields()}
     sb = start_sandbox(seed=5, cdrs=600)
     checked: set[str] = set()
 
@@ -198,7 +198,7 @@ def test_every_setting_changes_what_the_source_does(start_sandbox, tmp_path):
     check("RECONCILE", contact_gets["forced"] > 10, contact_gets)
     published = _load(sb, tmp_path, "pub", "--resources", "phonebooks", publish=str(tmp_path / "pub_bi.duckdb"))
     check("PUBLISH", published.returncode == 0 and (tmp_path / "pub_bi.duckdb").is_file(), published.stderr)
-    assert settings - checked - CALLING_RULES == set(), "a setting has no check here"
+    assert every_setting - checked - CALLING_RULES == set(), "a setting has no check here"
 
 
 # the settings of the calling rules, checked by the next test
