@@ -160,22 +160,22 @@ def cdr_resource(
     def cdr() -> Iterator[pa.Table]:
         state, now, table = dlt.current.resource_state(), datetime.now(UTC), tally.table("cdr")
         with run_walkers(account, settings.knobs, Path(dlt.current.pipeline().working_dir), table.stats) as walkers:
-            planned = plan_the_run(state, settings, now, walkers, held, table.stats)
+            planned = plan_the_run(account, state, settings, now, walkers, held, table.stats)
             read = yield from read_the_plan(planned, walkers, held, table.stats)
         conclude_the_run(state, settings, planned, read, table, now)
 
     return cdr
 
 
-def plan_the_run(state: dict[str, Any], settings: CdrSettings, now: datetime, walkers: Walkers, held: HeldRows,
-                 stats: RequestStats) -> PlannedRun:
+def plan_the_run(account: Account, state: dict[str, Any], settings: CdrSettings, now: datetime, walkers: Walkers,
+                 held: HeldRows, stats: RequestStats) -> PlannedRun:
     """The windows this run reads, by the server's counts: a live run compares them with the
     destination's and verifies the days behind its look-back; a run sure to read starts the walkers
     first, as they boot while it counts."""
     knobs = settings.knobs
     cursor = datetime.fromisoformat(state["cursor"]) if settings.live and state.get("cursor") else None
     lookback = settings.lookback if settings.lookback is not None else auto_lookback(state, now)
-    with walkers.config.connect() as plain, ThreadPoolExecutor(knobs.concurrency) as pool:
+    with account.connect() as plain, ThreadPoolExecutor(knobs.concurrency) as pool:
         count = partial(count_windows, pool, plain.counted(stats))
         # a state that never loaded anything (a first load, or one refreshed: dlt drops the tables
         # only when it loads) says nothing the destination holds may be trusted
