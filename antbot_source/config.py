@@ -18,7 +18,7 @@ from dlt.common.configuration.specs import BaseConfiguration
 from dlt.common.configuration.specs.base_configuration import is_secret_hint
 from dlt.common.typing import TSecretStrValue
 
-from antbot_source.api.client import Account, ClientConfig
+from antbot_source.api.client import AccountSession, ClientConfig
 from antbot_source.resources.cdr.resource import CdrTuning
 from antbot_source.resources.cdr.verify import DEFAULT_VERIFY_DAYS
 from antbot_source.settings import (
@@ -103,9 +103,9 @@ class AntBotSettings(BaseConfiguration):
         credentials is a ConfigError)."""
         return ClientConfig(**{name: getattr(self, name) for name in self.CLIENT_FIELDS})
 
-    def account(self) -> Account:
+    def account(self) -> AccountSession:
         """A new session of the account (request budget and token) for one load, source or push."""
-        return Account(self.client())
+        return AccountSession(self.client())
 
     @classmethod
     def secret_fields(cls) -> tuple[str, ...]:

@@ -23,7 +23,7 @@ from dlt.common.typing import TLoaderFileFormat
 from dlt.extract.source import DltSource
 
 from antbot_source.analytics.views import create_views, drop_views
-from antbot_source.api.client import Account, check_connection
+from antbot_source.api.client import AccountSession, check_connection
 from antbot_source.config import antbot_settings
 from antbot_source.destination.access import DEFAULT_WAIT_S, exclusive_pipeline
 from antbot_source.destination.comments import comment_dataset
@@ -162,7 +162,7 @@ def run_load(
     resources: Sequence[str] | None = None,
     *,
     full_refresh: bool = False,
-    account: Account | None = None,
+    account: AccountSession | None = None,
     **source_args: Any,
 ) -> LoadSummary:
     """Load the selected resources (all by default) into `pipeline`; `source_args` go to `antbot()`, and

@@ -95,7 +95,7 @@ class ClientConfig:
 
     def connect(self) -> AntBotClient:
         """A new client of a session of its own (close it, or use it in a `with` block)."""
-        return Account(self).connect()
+        return AccountSession(self).connect()
 
 
 class _Retryable(Exception):
@@ -174,7 +174,7 @@ class _Tokens:
         self.lock = threading.Lock()
 
 
-class Account:
+class AccountSession:
     """One session of an account, owned by a load, a source instance or a push: its request budget and
     its bearer token, shared by every client of the session in every thread (the connection check's
     token serves the load's runs; a renewal by one client serves them all), and by no other session."""
@@ -198,7 +198,7 @@ class AntBotClient:
     `stats` counts what its requests cost; `counted()` gives a view counting into other stats.
     """
 
-    def __init__(self, account: Account, *, connection_check: bool = False,
+    def __init__(self, account: AccountSession, *, connection_check: bool = False,
                  transport: httpx.BaseTransport | None = None):
         """`transport`: where requests go (None: the network; a test may serve them in process)."""
         config = self.config = account.config
@@ -411,7 +411,7 @@ class AntBotClient:
                 yield page.rows
 
 
-def check_connection(account: Account, path: str) -> None:
+def check_connection(account: AccountSession, path: str) -> None:
     """One authenticated GET of `path` before a run, as mature connectors check a connection first:
     bad credentials, a host that refuses or does not accept the first connection, or an answer that
     is not a list fail here, in seconds, instead of after every back-off of the run."""
@@ -422,7 +422,7 @@ def check_connection(account: Account, path: str) -> None:
 class SharedClient:
     """One AntBotClient shared by the resources of a source run: opened by the first user, closed by the last."""
 
-    def __init__(self, account: Account):
+    def __init__(self, account: AccountSession):
         self.account = account
         self._client: AntBotClient | None = None
         self._users = 0

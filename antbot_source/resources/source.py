@@ -11,7 +11,7 @@ from typing import Any
 import dlt
 from dlt.extract.resource import DltResource
 
-from antbot_source.api.client import Account, SharedClient
+from antbot_source.api.client import AccountSession, SharedClient
 from antbot_source.config import AntBotSettings, takes_settings
 from antbot_source.destination.held import HeldRows
 from antbot_source.errors import ConfigError, check_positive
@@ -77,7 +77,7 @@ def check_history_settings(start_date: datetime, since: datetime | None, verify_
 
 @dlt.source(name="antbot", section="antbot", max_table_nesting=0, spec=AntBotSettings)
 @takes_settings
-def antbot(settings: AntBotSettings, account: Account | None = None, held: HeldRows | None = None,
+def antbot(settings: AntBotSettings, account: AccountSession | None = None, held: HeldRows | None = None,
            tally: RunTally | None = None, **_each_setting: Any) -> Iterator[DltResource]:
     """Every AntBot read endpoint, one resource per row of `settings.ENDPOINTS`.
 

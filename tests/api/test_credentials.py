@@ -7,23 +7,23 @@ from __future__ import annotations
 import pytest
 from support import client_config
 
-from antbot_source.api.client import Account, check_connection
+from antbot_source.api.client import AccountSession, check_connection
 from antbot_source.errors import AuthError
 from antbot_source.pipeline import CHECK_PATH, load
 
 LOGIN = "POST /rest-api/get-token/"
 
 
-def _recorded_sessions(monkeypatch) -> list[Account]:
+def _recorded_sessions(monkeypatch) -> list[AccountSession]:
     """Every session this process creates from now on (created as ever: this only records them)."""
-    made: list[Account] = []
-    create = Account.__init__
+    made: list[AccountSession] = []
+    create = AccountSession.__init__
 
-    def recording(self: Account, *args, **kwargs) -> None:
+    def recording(self: AccountSession, *args, **kwargs) -> None:
         create(self, *args, **kwargs)
         made.append(self)
 
-    monkeypatch.setattr(Account, "__init__", recording)
+    monkeypatch.setattr(AccountSession, "__init__", recording)
     return made
 
 
@@ -60,7 +60,7 @@ def test_one_account_loaded_twice_with_a_wrong_password_the_second_time_fails_wi
 
 
 def test_the_clients_of_one_session_share_its_token(sandbox):
-    account = Account(client_config(sandbox))
+    account = AccountSession(client_config(sandbox))
     sandbox.reset_stats()
     with account.connect() as one, account.connect() as two:
         assert one.token() == two.token()
@@ -68,7 +68,7 @@ def test_the_clients_of_one_session_share_its_token(sandbox):
 
 
 def test_the_connection_check_takes_its_turn_from_the_session_budget(sandbox):
-    account = Account(client_config(sandbox, max_requests_per_second=50))
+    account = AccountSession(client_config(sandbox, max_requests_per_second=50))
     assert not account.budget.file.head().first_grant
     check_connection(account, CHECK_PATH)
     assert account.budget.file.head().first_grant, "the check's requests were not granted through the budget"

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from antbot_source.api.client import Account, AntBotClient
+from antbot_source.api.client import AccountSession, AntBotClient
 from antbot_source.config import AntBotSettings
 from antbot_source.resources.changes import Unsure, list_changes
 
@@ -50,7 +50,7 @@ class FakeList:
 
 
 def changes(server: FakeList, held: list[int]):
-    account = Account(AntBotSettings(base_url=BASE, access_token="token", max_attempts=1).client())
+    account = AccountSession(AntBotSettings(base_url=BASE, access_token="token", max_attempts=1).client())
     with AntBotClient(account, transport=httpx.MockTransport(server)) as client:
         return list_changes(client, "contact/", {}, held)
 

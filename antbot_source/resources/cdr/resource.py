@@ -38,7 +38,7 @@ import pyarrow as pa
 from dlt.extract.resource import DltResource
 
 import antbot_source
-from antbot_source.api.client import Account, AntBotClient, ClientConfig
+from antbot_source.api.client import AccountSession, AntBotClient, ClientConfig
 from antbot_source.api.stats import RequestStats
 from antbot_source.destination.held import HeldRows
 from antbot_source.health.lateness import LateRows, auto_lookback, conclude
@@ -129,7 +129,7 @@ class ReadPlan:
 
 
 def cdr_resource(
-    account: Account,
+    account: AccountSession,
     *,
     start_date: datetime,
     lookback: timedelta | None = timedelta(hours=DEFAULT_LOOKBACK_HOURS),
@@ -167,7 +167,7 @@ def cdr_resource(
     return cdr
 
 
-def plan_the_run(account: Account, state: dict[str, Any], settings: CdrSettings, now: datetime, walkers: Walkers,
+def plan_the_run(account: AccountSession, state: dict[str, Any], settings: CdrSettings, now: datetime, walkers: Walkers,
                  held: HeldRows, stats: RequestStats) -> PlannedRun:
     """The windows this run reads, by the server's counts: a live run compares them with the
     destination's and verifies the days behind its look-back; a run sure to read starts the walkers
@@ -231,7 +231,7 @@ def conclude_the_run(state: dict[str, Any], settings: CdrSettings, planned: Plan
 
 
 @contextmanager
-def run_walkers(account: Account, knobs: CdrTuning, working_dir: Path, stats: RequestStats) -> Iterator[Walkers]:
+def run_walkers(account: AccountSession, knobs: CdrTuning, working_dir: Path, stats: RequestStats) -> Iterator[Walkers]:
     """The walkers of one run (not started yet), their files' directory and the budget they share."""
     with (files_dir(working_dir) as out_dir, shared_budget(account, out_dir, stats) as run_config,
           Walkers(run_config, knobs, out_dir) as walkers):
@@ -252,7 +252,7 @@ def files_dir(working_dir: Path) -> Iterator[str]:
 
 
 @contextmanager
-def shared_budget(account: Account, out_dir: str, stats: RequestStats) -> Iterator[ClientConfig]:
+def shared_budget(account: AccountSession, out_dir: str, stats: RequestStats) -> Iterator[ClientConfig]:
     """The account's request budget (api/budget.py) in a file the walkers map, so that this process's
     readers of every table and every walker take turns from one budget file; yields the config walkers
     get, which names it and hands them this process's token (a login each would cost a request)."""
