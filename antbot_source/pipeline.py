@@ -32,6 +32,7 @@ from antbot_source.destination.locks import Notify
 from antbot_source.destination.publish import check_publish_path, publish_copy
 from antbot_source.destination.target import (
     checked_pipelines_dir,
+    configured_dataset,
     configured_destination,
     duckdb_file,
     pipeline_name_for,
@@ -41,7 +42,7 @@ from antbot_source.health.record import record_health
 from antbot_source.health.tally import RunTally
 from antbot_source.resources.cdr.resource import cdr_backlog_pending
 from antbot_source.resources.source import antbot
-from antbot_source.settings import DEFAULT_DATASET, TABLE_NAMES, endpoint
+from antbot_source.settings import TABLE_NAMES, endpoint
 
 log = logging.getLogger(__name__)
 
@@ -238,7 +239,7 @@ def load(
     *,
     destination: str | None = None,
     duckdb_path: str | Path | None = None,
-    dataset: str = DEFAULT_DATASET,
+    dataset: str | None = None,
     pipeline_name: str | None = None,
     credentials: Any = None,
     pipelines_dir: str | Path | None = None,
@@ -263,7 +264,8 @@ def load(
       as `credentials`.
     - `duckdb_path`: the DuckDB file; default DESTINATION__DUCKDB__CREDENTIALS, else
       antbot_data.duckdb in the working dir.
-    - `dataset`: the dataset (schema) at the destination, `antbot` by default.
+    - `dataset`: the dataset (schema) at the destination; default dlt's `dataset_name` setting
+      (DATASET_NAME), else `antbot`.
     - `pipeline_name`, `pipelines_dir`: dlt's pipeline (default: the DuckDB file's stem, `antbot_data`,
       where dlt's tools look for it; `antbot` on other destinations) and where its working dir lives
       (default DLT_DATA_DIR as dlt decides). Its state is also kept at the destination, and taken back from
@@ -284,6 +286,7 @@ def load(
     subclasses (each with its exit code) and dlt's errors.
     """
     selected = parse_resources(resources)
+    dataset = configured_dataset(dataset)
     # configuration errors before anything is locked, written or sent
     checked_pipelines_dir(pipelines_dir, pipeline_name or pipeline_name_for(destination, duckdb_path, credentials))
     build_source(selected, **source_args)

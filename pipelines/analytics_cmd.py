@@ -13,25 +13,14 @@ from antbot_source.analytics.kpi_table import campaign_kpis_table
 from antbot_source.analytics.views import create_views, missing_tables
 from antbot_source.destination.access import DEFAULT_WAIT_S, dataset_pipeline
 from antbot_source.errors import ConfigError, require_extra
-from antbot_source.settings import DEFAULT_DATASET, DEFAULT_DUCKDB
 from pipelines.failures import notice, reported
-
-# found as `antbot load` finds them: the option, else dlt's settings, else the defaults
-DestinationOption = Annotated[str | None, typer.Option(
-    "--destination", help="dlt destination name (duckdb, postgres, ...) [default: DESTINATION_TYPE, else duckdb]",
-    show_default=False)]
-DuckdbOption = Annotated[Path | None, typer.Option(
-    "--duckdb", help=f"DuckDB file [default: DESTINATION__DUCKDB__CREDENTIALS, else {DEFAULT_DUCKDB}]",
-    show_default=False)]
-DatasetOption = Annotated[str, typer.Option("--dataset", help="Dataset (schema) the data was loaded into.")]
-WaitOption = Annotated[float, typer.Option(
-    "--wait", min=0, help="Seconds to wait for a load holding the DuckDB file (then exit 9).")]
+from pipelines.options import DatasetOption, DestinationOption, DuckdbOption, WaitOption
 
 
 def views(
     destination: DestinationOption = None,
     duckdb: DuckdbOption = None,
-    dataset: DatasetOption = DEFAULT_DATASET,
+    dataset: DatasetOption = None,
     wait: WaitOption = DEFAULT_WAIT_S,
 ) -> None:
     """(Re)create the analytics views (KPIs, lookups) in a loaded dataset.
@@ -62,7 +51,7 @@ def _writable(out: Path) -> None:
 def report(
     destination: DestinationOption = None,
     duckdb: DuckdbOption = None,
-    dataset: DatasetOption = DEFAULT_DATASET,
+    dataset: DatasetOption = None,
     out: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path("report.html"),
     wait: WaitOption = DEFAULT_WAIT_S,
 ) -> None:

@@ -18,9 +18,8 @@ from antbot_source.compliance.rule_views import source_tables
 from antbot_source.compliance.rules import calling_rules
 from antbot_source.destination.access import DEFAULT_WAIT_S, dataset_pipeline
 from antbot_source.errors import ConfigError
-from antbot_source.settings import DEFAULT_DATASET
-from pipelines.analytics_cmd import DatasetOption, DestinationOption, DuckdbOption, WaitOption
 from pipelines.failures import COMPLIANCE_FOUND, notice, reported
+from pipelines.options import DatasetOption, DestinationOption, DuckdbOption, WaitOption
 
 
 def _day(text: str | None) -> date | None:
@@ -35,7 +34,7 @@ def _day(text: str | None) -> date | None:
 def compliance(
     destination: DestinationOption = None,
     duckdb: DuckdbOption = None,
-    dataset: DatasetOption = DEFAULT_DATASET,
+    dataset: DatasetOption = None,
     since: Annotated[str | None, typer.Option(
         "--since", help="Only calls from this local day on (YYYY-MM-DD); default: every loaded call.")] = None,
     wait: WaitOption = DEFAULT_WAIT_S,

@@ -20,7 +20,6 @@ from antbot_source.destination.target import build_pipeline
 from antbot_source.errors import ConfigError, require_extra
 from antbot_source.pipeline import run_load
 from antbot_source.push import demo_dry_run
-from antbot_source.settings import DEFAULT_DATASET
 from pipelines.failures import notice, reported
 from pipelines.load import RichCollector, summary_table
 
@@ -88,12 +87,12 @@ def _demo(cdrs: int, seed: int, duckdb: Path) -> None:
     with run_sandbox(seed=seed, cdrs=cdrs) as sb, tempfile.TemporaryDirectory(prefix="antbot-demo-") as state_dir:
         console.print(f"sandbox at {sb.base_url} ({cdrs:,} CDRs); loading into {duckdb}")
         account = sb.accounts[0]
-        pipeline = build_pipeline(duckdb_path=duckdb, dataset=DEFAULT_DATASET, pipeline_name=DEMO_PIPELINE,
+        pipeline = build_pipeline(duckdb_path=duckdb, pipeline_name=DEMO_PIPELINE,
                                   progress=RichCollector(), pipelines_dir=state_dir)
         summary = run_load(pipeline, base_url=sb.base_url, username=account.username, password=account.password)
         console.print(summary_table(summary))
 
-        counts = Table(title=f"tables in {duckdb} (dataset antbot)")
+        counts = Table(title=f"tables in {duckdb} (dataset {pipeline.dataset_name})")
         counts.add_column("table")
         counts.add_column("rows", justify="right")
         for name, n in table_counts(pipeline).items():

@@ -12,9 +12,8 @@ from rich.table import Table
 from antbot_source.destination.access import DEFAULT_WAIT_S, dataset_pipeline
 from antbot_source.health.lateness import hours
 from antbot_source.health.recent import RECENT_RUNS, last_load_age, last_run_warnings, recent_health
-from antbot_source.settings import DEFAULT_DATASET
-from pipelines.analytics_cmd import DatasetOption, DestinationOption, DuckdbOption, WaitOption
 from pipelines.failures import HEALTH_WARNING, notice, reported
+from pipelines.options import DatasetOption, DestinationOption, DuckdbOption, WaitOption
 
 # (heading, column, format) of the table printed
 SHOWN: tuple[tuple[str, str, str], ...] = (
@@ -44,7 +43,7 @@ def health_table(rows: list[dict[str, Any]]) -> Table:
 def health(
     destination: DestinationOption = None,
     duckdb: DuckdbOption = None,
-    dataset: DatasetOption = DEFAULT_DATASET,
+    dataset: DatasetOption = None,
     runs: Annotated[int, typer.Option("--runs", min=1, help="How many of the last runs to show.")] = RECENT_RUNS,
     max_age: Annotated[float | None, typer.Option(
         "--max-age", min=0, metavar="HOURS", help="Exit 10 when the last load ran longer ago than this (a stopped "

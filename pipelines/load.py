@@ -26,8 +26,8 @@ from antbot_source.errors import ConfigError
 from antbot_source.pipeline import LoadSummary
 from antbot_source.pipeline import load as run_everything
 from antbot_source.resources.source import to_utc
-from antbot_source.settings import DEFAULT_DATASET, DEFAULT_DUCKDB
 from pipelines.failures import notice, reported
+from pipelines.options import DatasetOption, DestinationOption, DuckdbOption, WaitOption
 
 err_console = Console(stderr=True)
 
@@ -134,13 +134,9 @@ def summary_notes(summary: LoadSummary) -> list[str]:
 
 
 def load(
-    destination: Annotated[str | None, typer.Option(
-        help="dlt destination name (duckdb, postgres, bigquery, ...) (default: DESTINATION_TYPE, else duckdb)",
-        show_default=False)] = None,
-    duckdb: Annotated[Path | None, typer.Option("--duckdb", help=(
-        f"DuckDB file (duckdb destination) (default: DESTINATION__DUCKDB__CREDENTIALS, else {DEFAULT_DUCKDB})"),
-        show_default=False)] = None,
-    dataset: Annotated[str, typer.Option(help="dataset (schema) name at the destination")] = DEFAULT_DATASET,
+    destination: DestinationOption = None,
+    duckdb: DuckdbOption = None,
+    dataset: DatasetOption = None,
     resources: Annotated[str | None, typer.Option(help="comma-separated tables to load (default: all)")] = None,
     since: Annotated[str | None, typer.Option(help="backfill CDRs from this timestamp (UTC if no offset)")] = None,
     until: Annotated[str | None, typer.Option(help="backfill CDRs up to this timestamp (UTC if no offset)")] = None,
@@ -154,9 +150,7 @@ def load(
     pipeline_name: Annotated[str | None, typer.Option(
         help="dlt pipeline name (default: the DuckDB file's name without .duckdb, else antbot)",
         show_default=False)] = None,
-    wait: Annotated[float, typer.Option(
-        "--wait", min=0, help="seconds to wait for another run or a DuckDB reader to let go (then exit 9)")
-    ] = DEFAULT_WAIT_S,
+    wait: WaitOption = DEFAULT_WAIT_S,
     log_format: Annotated[LogFormat, typer.Option(
         "--log-format", help="the summary: a table on a terminal and time-stamped lines in a log (auto), or JSON "
         "lines")] = LogFormat.auto,

@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -20,34 +19,25 @@ from rich.console import Console
 
 from antbot_source.config import antbot_settings
 from antbot_source.destination.access import DEFAULT_WAIT_S
-from antbot_source.destination.target import configured_destination, duckdb_file
+from antbot_source.destination.target import configured_dataset, configured_destination, duckdb_file
 from antbot_source.errors import ConfigError
 from antbot_source.push import PushOptions, run_push
 from antbot_source.push.appointments_apply import AppointmentOptions, run_appointments
 from antbot_source.push.campaigns import CampaignPushOptions, run_campaign_push
 from antbot_source.push.read import input_sql
-from antbot_source.settings import DEFAULT_DATASET, DEFAULT_DUCKDB
 from pipelines.failures import notice, reported
+from pipelines.options import DatasetOption, DestinationOption, DuckdbOption, WaitOption
 
 push_app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 
 Table = Annotated[str | None, typer.Option("--table", help="Input table in the dataset.")]
 Query = Annotated[str | None, typer.Option("--query", help="Input query (unqualified names resolve in the dataset).")]
-# found as `antbot load` finds them: the option, else dlt's settings, else the defaults
-DuckDBPath = Annotated[Path | None, typer.Option(
-    "--duckdb", help=f"DuckDB file [default: DESTINATION__DUCKDB__CREDENTIALS, else {DEFAULT_DUCKDB}]",
-    show_default=False)]
-Dataset = Annotated[str, typer.Option("--dataset", help="Dataset (schema) of the input and of the push records.")]
-DestinationOpt = Annotated[str | None, typer.Option(
-    "--destination", help="duckdb or postgres [default: DESTINATION_TYPE, else duckdb]", show_default=False)]
 PostgresDsn = Annotated[str | None, typer.Option(
     "--postgres-dsn", help="PostgreSQL DSN; default: dlt's destination.postgres.credentials.")]
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Print the plan and send nothing.")]
 BatchSize = Annotated[int, typer.Option("--batch-size", min=1, max=5_000, help="Rows per bulk call / ledger batch.")]
 Concurrency = Annotated[int, typer.Option("--concurrency", min=1, max=32, help="Requests in flight at once.")]
 Yes = Annotated[bool, typer.Option("--yes", help="Push even when started campaigns will dial new contacts.")]
-Wait = Annotated[float, typer.Option(
-    "--wait", min=0, help="Seconds to wait for a load or a reader holding the DuckDB file (then exit 9).")]
 FormatOpt = Annotated[str | None, typer.Option(
     "--number-format", help="national (0912345678) or e164 (+84912345678); default: the account's dominant form.")]
 
@@ -75,7 +65,7 @@ def _push(opts: PushOptions, postgres_dsn: str | None, run: Callable[..., Any] =
     """Check the options the Typer types cannot, then run the push; exits with its code."""
     with reported("push"):
         opts = dataclasses.replace(opts, destination=configured_destination(opts.destination),
-                                   duckdb_path=duckdb_file(opts.duckdb_path))
+                                   duckdb_path=duckdb_file(opts.duckdb_path), dataset=configured_dataset(opts.dataset))
         if opts.destination not in ("duckdb", "postgres"):
             raise ConfigError(f"--destination must be duckdb or postgres, not {opts.destination!r}")
         if getattr(opts, "number_format", None) not in (None, "national", "e164"):
@@ -98,9 +88,9 @@ def contacts(
         "--create-phonebook", help="Create a phonebook that no phonebook of the account is named as.")] = False,
     allow_dnc: Annotated[bool, typer.Option(
         "--allow-dnc", help="Push numbers on a DNC list of the account too (rejected by default).")] = False,
-    duckdb: DuckDBPath = None, dataset: Dataset = DEFAULT_DATASET, destination: DestinationOpt = None,
+    duckdb: DuckdbOption = None, dataset: DatasetOption = None, destination: DestinationOption = None,
     postgres_dsn: PostgresDsn = None, dry_run: DryRun = False, batch_size: BatchSize = 500,
-    concurrency: Concurrency = 4, yes: Yes = False, number_format: FormatOpt = None, wait: Wait = DEFAULT_WAIT_S,
+    concurrency: Concurrency = 4, yes: Yes = False, number_format: FormatOpt = None, wait: WaitOption = DEFAULT_WAIT_S,
 ) -> None:
     """Push contacts (columns: contact, phonebook, first_name, last_name, email, description, status,
     additional_vars) into phonebooks.
@@ -126,9 +116,9 @@ def dnc(
         "--create-dnc-list", help="Create a DNC list that no DNC list of the account is named as.")] = False,
     fix_forms: Annotated[bool, typer.Option(
         "--fix-forms", help="Add the forms the contacts use to the list's entries that miss them.")] = False,
-    duckdb: DuckDBPath = None, dataset: Dataset = DEFAULT_DATASET, destination: DestinationOpt = None,
+    duckdb: DuckdbOption = None, dataset: DatasetOption = None, destination: DestinationOption = None,
     postgres_dsn: PostgresDsn = None, dry_run: DryRun = False, batch_size: BatchSize = 500,
-    concurrency: Concurrency = 4, yes: Yes = False, number_format: FormatOpt = None, wait: Wait = DEFAULT_WAIT_S,
+    concurrency: Concurrency = 4, yes: Yes = False, number_format: FormatOpt = None, wait: WaitOption = DEFAULT_WAIT_S,
 ) -> None:
     """Push do-not-call numbers (columns: phone_number, dnc) into DNC lists.
 
@@ -168,12 +158,12 @@ def appointments(
     update: Annotated[bool, typer.Option(
         "--update", help="Also update the end, title, description, reminder time and transfer number of "
         "present appointments.")] = False,
-    duckdb: DuckDBPath = None, dataset: Dataset = DEFAULT_DATASET, destination: DestinationOpt = None,
+    duckdb: DuckdbOption = None, dataset: DatasetOption = None, destination: DestinationOption = None,
     postgres_dsn: PostgresDsn = None, dry_run: DryRun = False, batch_size: BatchSize = 500,
     concurrency: Annotated[int | None, typer.Option(
         "--concurrency", min=1, max=32, help="Requests in flight at once (default SOURCES__ANTBOT__MAX_CONCURRENCY).")] = None,
     yes: Annotated[bool, typer.Option("--yes", help="Book (or move) the reminder calls the plan shows.")] = False,
-    number_format: FormatOpt = None, wait: Wait = DEFAULT_WAIT_S,
+    number_format: FormatOpt = None, wait: WaitOption = DEFAULT_WAIT_S,
 ) -> None:
     """Push appointments: one event and one reminder call each (columns: phone_number, start, end, title,
     description, calendar, notice_at, transfer_to).
@@ -196,10 +186,10 @@ def campaigns(
     table: Table = None, query: Query = None,
     allow_outside_hours: Annotated[bool, typer.Option(
         "--allow-outside-hours", help="Push daily windows outside the account's calling hours.")] = False,
-    duckdb: DuckDBPath = None, dataset: Dataset = DEFAULT_DATASET, destination: DestinationOpt = None,
+    duckdb: DuckdbOption = None, dataset: DatasetOption = None, destination: DestinationOption = None,
     postgres_dsn: PostgresDsn = None, dry_run: DryRun = False,
     yes: Annotated[bool, typer.Option("--yes", help="Apply a plan that starts campaigns (they dial at once).")] = False,
-    wait: Wait = DEFAULT_WAIT_S,
+    wait: WaitOption = DEFAULT_WAIT_S,
 ) -> None:
     """Create, update, start, pause and end campaigns (one row each, keyed by name; columns: name, phonebook,
     survey, gateway, frequency, starting_date, expiration_date, daily_start_time, daily_stop_time, callerid,

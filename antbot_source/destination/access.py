@@ -20,11 +20,11 @@ from antbot_source.destination.target import (
     build_pipeline,
     check_dataset_name,
     checked_pipelines_dir,
+    configured_dataset,
     configured_destination,
     duckdb_file,
     pipeline_name_for,
 )
-from antbot_source.settings import DEFAULT_DATASET
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,7 @@ def exclusive_pipeline(
     args = bound.arguments
     args["pipeline_name"] = args["pipeline_name"] or pipeline_name_for(
         args["destination"], args["duckdb_path"], args["credentials"])
+    args["dataset"] = configured_dataset(args["dataset"])
     name, dataset = args["pipeline_name"], args["dataset"]
     base = checked_pipelines_dir(args["pipelines_dir"], name)
     args["destination"] = configured_destination(args["destination"])
@@ -77,7 +78,7 @@ def dataset_pipeline(
     *,
     destination: str | None = None,
     duckdb_path: str | Path | None = None,
-    dataset: str = DEFAULT_DATASET,
+    dataset: str | None = None,
     read_only: bool = False,
     wait_s: float = DEFAULT_WAIT_S,
     notify: Notify = log.warning,
@@ -85,6 +86,7 @@ def dataset_pipeline(
     """A pipeline over a loaded dataset, to query it or (re)create its views, with state of its own (a
     throwaway working dir: it never touches a load's). A DuckDB file must exist already, and a load
     holding it is waited for, at most `wait_s`."""
+    dataset = configured_dataset(dataset)
     with tempfile.TemporaryDirectory(prefix="antbot-dataset-") as state_dir, ExitStack() as stack:
         credentials = None
         destination = configured_destination(destination)

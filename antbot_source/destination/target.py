@@ -32,6 +32,12 @@ def configured_destination(destination: str | None = None) -> str:
     return destination or dlt.config.get("destination_type") or "duckdb"
 
 
+def configured_dataset(dataset: str | None = None) -> str:
+    """`dataset`, else dlt's own `dataset_name` setting (DATASET_NAME, or `dataset_name` in
+    .dlt/config.toml), else antbot."""
+    return dataset or dlt.config.get("dataset_name") or DEFAULT_DATASET
+
+
 def duckdb_file(duckdb_path: str | Path | None = None, credentials: Any = None) -> Path:
     """The DuckDB file of a load: `credentials`, else `duckdb_path`, else dlt's own setting
     (DESTINATION__DUCKDB__CREDENTIALS, or `[destination.duckdb] credentials`: a path or duckdb:///path),
@@ -54,16 +60,18 @@ def build_pipeline(
     *,
     destination: str | None = None,
     duckdb_path: str | Path | None = None,
-    dataset: str = DEFAULT_DATASET,
+    dataset: str | None = None,
     pipeline_name: str | None = None,
     credentials: Any = None,
     progress: Collector | str | None = None,
     pipelines_dir: str | Path | None = None,
 ) -> dlt.Pipeline:
     """The dlt pipeline of a load (its working dir lives under `pipelines_dir`, else DLT_DATA_DIR as dlt
-    decides); `destination` and the DuckDB file as `configured_destination` and `duckdb_file` pick them."""
+    decides); `destination`, the DuckDB file and the dataset as `configured_destination`, `duckdb_file` and
+    `configured_dataset` pick them."""
     pipeline_name = pipeline_name or pipeline_name_for(destination, duckdb_path, credentials)
     destination = configured_destination(destination)
+    dataset = configured_dataset(dataset)
     if destination == "duckdb":
         if isinstance(credentials, DuckDbCredentials):  # a connection `load()` opened, waiting for readers
             target: Any = dlt.destinations.duckdb(credentials=credentials)

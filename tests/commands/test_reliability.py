@@ -99,42 +99,51 @@ def _load(sb, tmp_path: Path, name: str, *args: str, **settings: str) -> subproc
     return _antbot("load", "--duckdb", f"{name}.duckdb", *args, env=env, cwd=tmp_path)
 
 
-def test_every_setting_changes_what_the_source_does(start_sandbox, tmp_path):
-    """Walks the settings of AntBotSettings (the README's configuration table, tests/docs/test_settings.py):
-    each key, set in the environment, has an effect the server (or the destination) can see."""
-    every_setting = {name.upper() for name in AntBotSettings.get_resolvable_fields()}
+Checks = dict[str, tuple[bool, object]]  # setting -> (it had its effect, what to show when not)
+
+
+def _account_settings(start_sandbox, tmp_path: Path) -> Checks:
     sb = start_sandbox(seed=5, cdrs=600)
-    checked: set[str] = set()
-
-    def check(key: str, ok: bool, detail: object) -> None:
-        assert ok, f"{key}: {detail}"
-        checked.add(key)
-
     base = _load(sb, tmp_path, "base", "--resources", "phonebooks,cdr")
     assert base.returncode == 0, base.stderr
     base_cdr_gets = _requests(sb, "GET /rest-api/cdr/")
-    check("BASE_URL", _requests(sb, "/rest-api/") > 0, base.stderr)
+    checks: Checks = {"BASE_URL": (_requests(sb, "/rest-api/") > 0, base.stderr)}
     wrong = _load(sb, tmp_path, "user", "--resources", "phonebooks", username="nobody")
-    check("USERNAME", wrong.returncode == 3 and "'nobody'" in wrong.stderr, wrong.stderr)
+    checks["USERNAME"] = (wrong.returncode == 3 and "'nobody'" in wrong.stderr, wrong.stderr)
     wrong = _load(sb, tmp_path, "pw", "--resources", "phonebooks", password="not-it")
-    check("PASSWORD", wrong.returncode == 3, wrong.stderr)
+    checks["PASSWORD"] = (wrong.returncode == 3, wrong.stderr)
     token = __import__("httpx").post(f"{sb.base_url}/get-token/", json={
         "username": sb.accounts[0].username, "password": sb.accounts[0].password}).json()["access"]
     env = _env(sb, DLT_DATA_DIR=str(tmp_path / "dlt-token"), SOURCES__ANTBOT__ACCESS_TOKEN=token)
     del env["SOURCES__ANTBOT__USERNAME"], env["SOURCES__ANTBOT__PASSWORD"]
     sb.reset_stats()
     by_token = _antbot("load", "--resources", "phonebooks", "--duckdb", "token.duckdb", env=env, cwd=tmp_path)
-    check("ACCESS_TOKEN", by_token.returncode == 0 and _requests(sb, "get-token/") == 0, by_token.stderr)
+    checks["ACCESS_TOKEN"] = (by_token.returncode == 0 and _requests(sb, "get-token/") == 0, by_token.stderr)
+    bad_path = _load(sb, tmp_path, "tp", "--resources", "phonebooks", token_path="no-such-token/")
+    checks["TOKEN_PATH"] = (bad_path.returncode in (3, 5) and "no-such-token" in bad_path.stderr, bad_path.stderr)
+    small = _load(sb, tmp_path, "ps", "--resources", "phonebooks,cdr", page_size="10")
+    checks["PAGE_SIZE"] = (small.returncode == 0 and _requests(sb, "GET /rest-api/cdr/") > base_cdr_gets * 5,
+                           (base_cdr_gets, _requests(sb, "GET /rest-api/cdr/")))
+    return checks
+
+
+def _history_settings(start_sandbox, tmp_path: Path) -> Checks:
+    sb = start_sandbox(seed=5, cdrs=600)
     late = max(datetime.fromisoformat(r["starting_date"]) for r in sb.rows("cdr")) + timedelta(seconds=1)
     later = _load(sb, tmp_path, "start", "--resources", "cdr", start_date=late.isoformat())
-    check("START_DATE", later.returncode == 0 and _cdr_ids(tmp_path / "start.duckdb") == [], later.stderr)
+    checks: Checks = {"START_DATE": (later.returncode == 0 and _cdr_ids(tmp_path / "start.duckdb") == [],
+                                     later.stderr)}
     started = {r["id"]: datetime.fromisoformat(r["starting_date"]) for r in sb.rows("cdr")}
     middle = sorted(started.values())[len(started) // 2]
     for key, inside in {"SINCE": lambda at: at >= middle, "UNTIL": lambda at: at <= middle}.items():
         ranged = _load(sb, tmp_path, key.lower(), "--resources", "cdr", **{key.lower(): middle.isoformat()})
         held = {started[i] for i in _cdr_ids(tmp_path / f"{key.lower()}.duckdb")}
-        check(key, ranged.returncode == 0 and bool(held) and all(map(inside, held)), ranged.stderr)
-    # a row written 20 days late: the second run reads it when the look-back or the verified days reach it
+        checks[key] = (ranged.returncode == 0 and bool(held) and all(map(inside, held)), ranged.stderr)
+    return checks
+
+
+def _lateness_settings(start_sandbox, tmp_path: Path) -> Checks:
+    """A row written 20 days late: the second run reads it when the look-back or the verified days reach it."""
     deep = start_sandbox(seed=5, cdrs=600)
     caught = {}
     for name, settings in {"look0": {"lookback_hours": "0"}, "look1000": {"lookback_hours": "1000"},
@@ -143,13 +152,12 @@ def test_every_setting_changes_what_the_source_does(start_sandbox, tmp_path):
         (late,) = deep.advance(late_by_s=[20 * 86_400])["late_by_ids"]
         assert _load(deep, tmp_path, name, "--resources", "cdr", **settings).returncode == 0
         caught[name] = late in _cdr_ids(tmp_path / f"{name}.duckdb")
-    check("LOOKBACK_HOURS", not caught["look0"] and caught["look1000"], caught)
-    check("VERIFY_DAYS", caught["verify30"], caught)
-    bad_path = _load(sb, tmp_path, "tp", "--resources", "phonebooks", token_path="no-such-token/")
-    check("TOKEN_PATH", bad_path.returncode in (3, 5) and "no-such-token" in bad_path.stderr, bad_path.stderr)
-    small = _load(sb, tmp_path, "ps", "--resources", "phonebooks,cdr", page_size="10")
-    check("PAGE_SIZE", small.returncode == 0 and _requests(sb, "GET /rest-api/cdr/") > base_cdr_gets * 5,
-          (base_cdr_gets, _requests(sb, "GET /rest-api/cdr/")))
+    return {"LOOKBACK_HOURS": (not caught["look0"] and caught["look1000"], caught),
+            "VERIFY_DAYS": (caught["verify30"], caught)}
+
+
+def _request_settings(start_sandbox, tmp_path: Path) -> Checks:
+    checks: Checks = {}
     slow = start_sandbox(seed=5, cdrs=10, habits=Habits(latency_ms=1500))
     for attempts in ("1", "3"):
         slow.reset_stats()
@@ -157,19 +165,9 @@ def test_every_setting_changes_what_the_source_does(start_sandbox, tmp_path):
                           max_attempts=attempts)
         assert timed_out.returncode == 4, timed_out.stderr
         if attempts == "1":
-            check("TIMEOUT", "ReadTimeout" in timed_out.stderr, timed_out.stderr)
-    # a connection check's GET is retried on timeouts like every other: 1 + 3 attempts of the token and the connection check
-    check("MAX_ATTEMPTS", _requests(slow, "get-token/") == 3, slow.stats())
-    gets, held = {}, {}
-    for rows in ("50", "100000"):
-        result = _load(sb, tmp_path, f"win{rows}", "--resources", "cdr", cdr_window_rows=rows)
-        assert result.returncode == 0, result.stderr
-        gets[rows], held[rows] = _requests(sb, "GET /rest-api/cdr/"), len(_cdr_ids(tmp_path / f"win{rows}.duckdb"))
-    check("CDR_WINDOW_ROWS", gets["50"] > gets["100000"] + 5 and held == {"50": 600, "100000": 600}, (gets, held))
-    # a run takes whole windows, at least one: small windows let the bound of 200 rows a run show
-    runs = _load(sb, tmp_path, "runs", "--resources", "cdr", cdr_run_rows="200", cdr_window_rows="100")
-    count = re.search(r"(\d+) run\(s\)", runs.stdout)
-    check("CDR_RUN_ROWS", runs.returncode == 0 and count is not None and int(count.group(1)) >= 3, runs.stdout)
+            checks["TIMEOUT"] = ("ReadTimeout" in timed_out.stderr, timed_out.stderr)
+    # a connection check's GET is retried on timeouts like every other: 1 + 3 attempts of the token and the check
+    checks["MAX_ATTEMPTS"] = (_requests(slow, "get-token/") == 3, slow.stats())
     # windows of 1,000 rows at least, and empty stretches of history are not walked: 5,000 rows make 5
     remote = start_sandbox(seed=5, cdrs=5_000, habits=Habits(latency_ms=150, fixed_page_size=100))
     in_flight = {}
@@ -177,7 +175,7 @@ def test_every_setting_changes_what_the_source_does(start_sandbox, tmp_path):
         result = _load(remote, tmp_path, f"cc{n}", "--resources", "cdr", max_concurrency=n)
         assert result.returncode == 0, result.stderr
         in_flight[n] = remote.stats()["max_in_flight"]
-    check("MAX_CONCURRENCY", in_flight["1"] == 1 and in_flight["8"] >= 4, in_flight)
+    checks["MAX_CONCURRENCY"] = (in_flight["1"] == 1 and in_flight["8"] >= 4, in_flight)
     throttled = start_sandbox(seed=5, cdrs=1_000, habits=Habits(fixed_page_size=100, throttle_requests=6,
                                                                 throttle_period_s=1.0))
     refused = {}
@@ -185,8 +183,27 @@ def test_every_setting_changes_what_the_source_does(start_sandbox, tmp_path):
         result = _load(throttled, tmp_path, f"cap{cap or 'none'}", "--resources", "cdr", max_requests_per_second=cap)
         assert result.returncode == 0, result.stderr
         refused[cap] = throttled.stats()["throttled"]
-    check("MAX_REQUESTS_PER_SECOND", refused[""] > 0 and refused["3"] == 0, refused)
-    # a second run of a list longer than a page: checked for changes (its last page) unless a reconcile is due
+    checks["MAX_REQUESTS_PER_SECOND"] = (refused[""] > 0 and refused["3"] == 0, refused)
+    return checks
+
+
+def _window_settings(start_sandbox, tmp_path: Path) -> Checks:
+    sb = start_sandbox(seed=5, cdrs=600)
+    gets, held = {}, {}
+    for rows in ("50", "100000"):
+        result = _load(sb, tmp_path, f"win{rows}", "--resources", "cdr", cdr_window_rows=rows)
+        assert result.returncode == 0, result.stderr
+        gets[rows], held[rows] = _requests(sb, "GET /rest-api/cdr/"), len(_cdr_ids(tmp_path / f"win{rows}.duckdb"))
+    # a run takes whole windows, at least one: small windows let the bound of 200 rows a run show
+    runs = _load(sb, tmp_path, "runs", "--resources", "cdr", cdr_run_rows="200", cdr_window_rows="100")
+    count = re.search(r"(\d+) run\(s\)", runs.stdout)
+    return {"CDR_WINDOW_ROWS": (gets["50"] > gets["100000"] + 5 and held == {"50": 600, "100000": 600}, (gets, held)),
+            "CDR_RUN_ROWS": (runs.returncode == 0 and count is not None and int(count.group(1)) >= 3, runs.stdout)}
+
+
+def _reconcile_settings(start_sandbox, tmp_path: Path) -> Checks:
+    """A second run of a list longer than a page: checked for changes (its last page) unless a reconcile is due."""
+    sb = start_sandbox(seed=5, cdrs=600)
     contact_gets = {}
     for name, settings in {"due": {"reconcile_hours": "0.000001"}, "not_due": {"reconcile_hours": "1000"},
                            "forced": {"reconcile_hours": "1000", "reconcile": "true"}}.items():
@@ -194,15 +211,40 @@ def test_every_setting_changes_what_the_source_does(start_sandbox, tmp_path):
             result = _load(sb, tmp_path, f"rec{name}", "--resources", "contacts", page_size="10", **settings)
             assert result.returncode == 0, result.stderr
         contact_gets[name] = _requests(sb, "GET /rest-api/contact/")
-    check("RECONCILE_HOURS", contact_gets["not_due"] == 1 and contact_gets["due"] > 10, contact_gets)
-    check("RECONCILE", contact_gets["forced"] > 10, contact_gets)
     published = _load(sb, tmp_path, "pub", "--resources", "phonebooks", publish=str(tmp_path / "pub_bi.duckdb"))
-    check("PUBLISH", published.returncode == 0 and (tmp_path / "pub_bi.duckdb").is_file(), published.stderr)
-    assert every_setting - checked - CALLING_RULES == set(), "a setting has no check here"
+    return {"RECONCILE_HOURS": (contact_gets["not_due"] == 1 and contact_gets["due"] > 10, contact_gets),
+            "RECONCILE": (contact_gets["forced"] > 10, contact_gets),
+            "PUBLISH": (published.returncode == 0 and (tmp_path / "pub_bi.duckdb").is_file(), published.stderr)}
 
 
-# the settings of the calling rules, checked by the next test
+# the settings of the calling rules, checked by test_every_calling_rule_changes_what_antbot_compliance_finds
 CALLING_RULES = {"CALLING_HOURS", "TIMEZONE", "MAX_CALLS_PER_24H", "EXEMPT_CAMPAIGNS", "DNC_TABLE"}
+# every other setting of AntBotSettings, in groups a test each (side by side under xdist)
+SETTING_GROUPS = {
+    "account": (_account_settings, {"BASE_URL", "USERNAME", "PASSWORD", "ACCESS_TOKEN", "TOKEN_PATH", "PAGE_SIZE"}),
+    "history": (_history_settings, {"START_DATE", "SINCE", "UNTIL"}),
+    "lateness": (_lateness_settings, {"LOOKBACK_HOURS", "VERIFY_DAYS"}),
+    "requests": (_request_settings, {"TIMEOUT", "MAX_ATTEMPTS", "MAX_CONCURRENCY", "MAX_REQUESTS_PER_SECOND"}),
+    "windows": (_window_settings, {"CDR_WINDOW_ROWS", "CDR_RUN_ROWS"}),
+    "reconcile": (_reconcile_settings, {"RECONCILE_HOURS", "RECONCILE", "PUBLISH"}),
+}
+
+
+def test_every_setting_has_a_check_of_its_effect():
+    """The settings of AntBotSettings (the README's configuration table, tests/docs/test_settings.py)
+    are exactly those the checks below and the calling rules' test cover."""
+    covered = set().union(CALLING_RULES, *(keys for _, keys in SETTING_GROUPS.values()))
+    assert {name.upper() for name in AntBotSettings.get_resolvable_fields()} == covered
+
+
+@pytest.mark.parametrize("group", SETTING_GROUPS)
+def test_every_setting_changes_what_the_source_does(group, start_sandbox, tmp_path):
+    """Each key of the group, set in the environment, has an effect the server (or the destination) can see."""
+    run, keys = SETTING_GROUPS[group]
+    checks = run(start_sandbox, tmp_path)
+    assert set(checks) == keys
+    failed = {key: detail for key, (ok, detail) in checks.items() if not ok}
+    assert not failed, failed
 
 
 def test_every_calling_rule_changes_what_antbot_compliance_finds(start_sandbox, tmp_path):

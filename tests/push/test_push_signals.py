@@ -52,10 +52,13 @@ def test_a_signal_inside_a_duckdb_statement_exits_130_or_143(sandbox, tmp_path: 
     os.mkfifo(rows)  # the input query reads it: opening it for writing returns once the query runs
     push = _start(sandbox, "contacts", "--query", f"SELECT * FROM read_csv('{rows}')", "--duckdb", str(db),
                   "--phonebook", "1", "--dry-run")
-    with open(rows, "w") as feed:  # a FIFO: open() blocks until the push opens it
-        push.send_signal(signum)
-        with contextlib.suppress(BrokenPipeError):  # the push may have stopped reading already
-            feed.write("contact\n0399000001\n")
+    feed = open(rows, "w")  # noqa: SIM115 - a FIFO: open() blocks until the push opens it
+    push.send_signal(signum)
+    # the push may have stopped reading already: the write, or the flush at close, finds no reader
+    with contextlib.suppress(BrokenPipeError):
+        feed.write("contact\n0399000001\n")
+    with contextlib.suppress(BrokenPipeError):
+        feed.close()
     _, err = push.communicate(timeout=120)
     assert push.returncode == 128 + signum, err
     assert _one_line(err) == INTERRUPTED
