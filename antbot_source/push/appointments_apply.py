@@ -45,7 +45,7 @@ from antbot_source.push.appointments import (
 from antbot_source.push.ledger import PushLedger
 from antbot_source.push.plan import Client
 from antbot_source.push.read import open_input
-from antbot_source.push.render import SAMPLE, show_summary
+from antbot_source.push.render import SAMPLE, show_rejects, show_summary
 
 log = logging.getLogger(__name__)
 
@@ -291,11 +291,7 @@ def show_appointment_plan(plan: AppointmentPlan, notice_before: timedelta, conso
         for c in plan.update[:SAMPLE]:
             changes.add_row(str(c.item.row_no), c.item.number, str(c.event_changes), str(c.alarm_changes))
         console.print(changes)
-    if plan.rejects:
-        rejected = Table("row", "reason", title=f"rejected (first {SAMPLE}; all in push_rejects)")
-        for rej in plan.rejects[:SAMPLE]:
-            rejected.add_row(str(rej.row_no), rej.reason)
-        console.print(rejected)
+    show_rejects(plan.rejects, console)
     show_reminders(plan.reminders(), console)
     if plan.elsewhere:
         console.print(f"[yellow]{plan.elsewhere} appointments of the table's numbers are booked in the same "

@@ -28,6 +28,7 @@ from antbot_source.push.campaign_plan import API_FIELDS, CampaignPlan, build_cam
 from antbot_source.push.ledger import PushLedger
 from antbot_source.push.plan import Client
 from antbot_source.push.read import Destination, open_input
+from antbot_source.push.render import show_rejects
 from antbot_source.settings import DEFAULT_DATASET, DEFAULT_DUCKDB
 
 __all__ = ["CampaignPushOptions", "CampaignPushResult", "run_campaign_push"]
@@ -135,11 +136,7 @@ def show_campaign_plan(plan: CampaignPlan, console: Console, confirmed: bool, ti
                                COLUMN_OF.get(api, api), _shown(now, timezone), _shown(wanted, timezone))
                 first = False
         console.print(detail)
-    if plan.rejects:
-        rejected = Table("row", "reason", title=f"rejected (first {SAMPLE}; all in push_rejects)")
-        for rej in islice(plan.rejects, SAMPLE):
-            rejected.add_row(str(rej.row_no), rej.reason)
-        console.print(rejected)
+    show_rejects(plan.rejects, console, SAMPLE)
     if plan.reopened:
         console.print(f"An earlier push left {plan.reopened} campaigns unconfirmed: looked them up by name.")
     if plan.starts:

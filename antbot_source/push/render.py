@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from itertools import islice
 
 from rich.console import Console
@@ -10,7 +10,7 @@ from rich.table import Table
 
 from antbot_source.push.dnc_guard import FormItem
 from antbot_source.push.plan import Plan
-from antbot_source.push.validate import Item
+from antbot_source.push.validate import Item, Reject
 
 SAMPLE = 5
 
@@ -44,11 +44,7 @@ def show_plan(plan: Plan, console: Console) -> None:
         for upd in islice(plan.update, SAMPLE):
             sample.add_row(str(upd.item.row_no), upd.item.number, str(upd.contact_id), str(upd.changes))
         console.print(sample)
-    if plan.rejects:
-        sample = Table("row", "reason", title=f"rejected (first {SAMPLE}; all in push_rejects)")
-        for rej in islice(plan.rejects, SAMPLE):
-            sample.add_row(str(rej.row_no), rej.reason)
-        console.print(sample)
+    show_rejects(plan.rejects, console)
     if plan.other_form:
         console.print(f"[yellow]{len(plan.other_form)} DNC numbers are present only in another written form "
                       f"(e.g. {plan.other_form[0][1]!r} for {plan.other_form[0][0].number!r}). DNC matching is "
@@ -66,6 +62,15 @@ def show_plan(plan: Plan, console: Console) -> None:
     if plan.reopened_present or plan.reopened_resend:
         console.print(f"An earlier push left {plan.reopened_present + plan.reopened_resend} rows unconfirmed; "
                       f"looked them up: {plan.reopened_present} present, {plan.reopened_resend} to send again.")
+
+
+def show_rejects(rejects: Sequence[Reject], console: Console, shown: int = SAMPLE) -> None:
+    """The first `shown` rejected rows of any push, with their reasons (all of them are in push_rejects)."""
+    if rejects:
+        sample = Table("row", "reason", title=f"rejected (first {shown}; all in push_rejects)")
+        for rej in islice(rejects, shown):
+            sample.add_row(str(rej.row_no), rej.reason)
+        console.print(sample)
 
 
 def show_dialling(plan: Plan, console: Console, confirmed: bool) -> None:
