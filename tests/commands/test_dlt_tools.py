@@ -45,7 +45,8 @@ def test_dlt_attach_and_dlt_pipeline_info_find_what_antbot_load_wrote(sandbox, t
     attached = _python("import dlt\n"
                        "ds = dlt.attach('antbot_data').dataset()\n"
                        "print('rows', len(ds.cdr.df()), len(ds['campaigns'].df()))\n"
-                       "print('arrow', ds.cdr.arrow().num_rows, sum(t.num_rows for t in ds.cdr.iter_arrow(100)))\n"
+                       "print('arrow', sum(t.num_rows for t in ds.cdr.iter_arrow(100)),"
+                       " ds.ibis().table('cdr', database='antbot').to_pyarrow().num_rows)\n"
                        "print('ibis', ds.ibis().table('campaigns', database='antbot').count().execute())\n",
                        env, tmp_path)
     assert attached.returncode == 0, attached.stderr
