@@ -11,10 +11,19 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from forked import start_forkserver
 
 from antbot_source.sandbox import SandboxHandle, run_sandbox
 
 POSTGRES_DSN = os.environ.get("ANTBOT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def forkserver(request) -> None:
+    """Sandboxes and commands fork from a process that imported them once (tests/forked.py): started
+    before any test changes the environment, when the session runs end-to-end tests."""
+    if any(item.get_closest_marker("e2e") for item in request.session.items):
+        start_forkserver()
 
 
 @pytest.fixture(autouse=True)

@@ -1,9 +1,9 @@
-"""Helpers shared by the test files (fixtures live in conftest.py): the one module tests import from.
+"""Helpers shared by the test files (fixtures live in conftest.py, `antbot` commands run by forked.py).
 
 - sandbox configuration and HTTP: `use_sandbox`, `login`, `walk`;
 - loads and what the destination holds: `load_account`, `destination_keys`, `destination_loads`,
   `assert_equals_truth`, `snapshot`;
-- push inputs and targets: `DB`, `connect`, `write_table`, `new_phonebook`, `new_dnc_list`, `fresh_numbers`,
+- push inputs and targets: `DB`, `PUSH`, `connect`, `write_table`, `new_phonebook`, `new_dnc_list`, `fresh_numbers`,
   `held_elsewhere`, `ledger_rows`;
 - CDR windows: `counter`, `Counted` (a server's count of stamps);
 - schedulers: `orchestrator`, `worker_env`, `two_scheduled_runs`.
@@ -14,6 +14,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import os
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -150,6 +151,8 @@ def snapshot(pipeline: dlt.Pipeline, tables: tuple[str, ...] = TABLE_NAMES) -> d
 # --- push: input tables and targets ---
 
 DB = "push.duckdb"
+# `antbot push` started as a process a test kills or reads while it runs (tests/forked.py runs the others)
+PUSH = [sys.executable, "-c", "import sys; from pipelines.push_cmd import push_app; sys.argv[0] = 'antbot push'; push_app()"]
 
 
 def client_config(sb: SandboxHandle, account: int = 0, **settings: Any) -> ClientConfig:

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import gc
-import json
+import multiprocessing
 import secrets
 import socket
-import subprocess
-import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
+from multiprocessing.connection import Connection
 from typing import Any
 
 import httpx
@@ -25,8 +23,10 @@ from antbot_source.sandbox.world import Account, World, check_world
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, seed: int = 7, cdrs: int = 2_000,
-          habits: Habits | None = None, other_cdrs: int | None = None, announce_json: bool = False) -> None:
-    """Seed a world and serve it until interrupted; announce the base URL and accounts on stdout."""
+          habits: Habits | None = None, other_cdrs: int | None = None,
+          announce: Callable[[dict[str, Any]], None] | None = None) -> None:
+    """Seed a world and serve it until interrupted; announce the base URL and accounts (on stdout unless
+    `announce` takes them)."""
     import uvicorn
 
     check_world(seed, cdrs, other_cdrs)
@@ -44,8 +44,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000, seed: int = 7, cdrs: int = 
     shown_host = f"[{host}]" if ":" in host else host
     root = f"http://{shown_host}:{sock.getsockname()[1]}"
     accounts = [dataclasses.asdict(a.account) for a in world.accounts.values()]
-    if announce_json:
-        print(json.dumps({"root": root, "admin_key": admin_key, "accounts": accounts}), flush=True)
+    if announce:
+        announce({"root": root, "admin_key": admin_key, "accounts": accounts})
     else:
         print(f"AntBot sandbox serving {root}/rest-api  (seed {seed}, {cdrs:,} CDRs)")
         for a in accounts:
@@ -136,13 +136,21 @@ class SandboxHandle:
             raise TimeoutError(f"only {got['writes']} of {n} create POSTs within {timeout} s")
         return got["writes"]
 
-
     def wait_for_held(self, n: int, timeout: float = 30.0) -> int:
         """Block until the server holds (hold_cdr_pages) n CDR list pages, counted since it started."""
         got = self._call("GET", "/_sandbox/wait-held", params={"n": n, "timeout": timeout}, timeout=timeout + 10)
         if not got["reached"]:
             raise TimeoutError(f"only {got['held']} of {n} CDR pages held within {timeout} s")
         return got["held"]
+
+
+# Sandboxes run in processes forked by the standard library's forkserver: a caller that starts many (the
+# test suite) imports the sandbox into it once (multiprocessing.set_forkserver_preload) instead of in each.
+_PROCESSES = multiprocessing.get_context("forkserver")
+
+
+def _serve_announcing(config: dict[str, Any], announce: Connection) -> None:
+    serve(habits=Habits(**config.pop("habits")), announce=announce.send, **config)
 
 
 @contextmanager
@@ -155,21 +163,23 @@ def run_sandbox(seed: int = 7, cdrs: int = 2_000, habits: Habits | None = None, 
         habits = habits.updated(token_ttl_s=token_ttl)
     config = {"host": host, "port": 0, "seed": seed, "cdrs": cdrs, "other_cdrs": other_cdrs,
               "habits": habits.to_dict()}
-    cmd = [sys.executable, str(Path(__file__).with_name("child.py")), json.dumps(config)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    ours, theirs = _PROCESSES.Pipe(duplex=False)
+    process = _PROCESSES.Process(target=_serve_announcing, args=(config, theirs), name="antbot-sandbox", daemon=True)
+    process.start()
+    theirs.close()
     try:
-        line = proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"the sandbox did not start (exit code {proc.wait()})")
-        info = json.loads(line)
+        try:
+            info = ours.recv()
+        except EOFError:
+            process.join()
+            raise RuntimeError(f"the sandbox did not start (exit code {process.exitcode})") from None
         with httpx.Client(base_url=info["root"], headers={"X-Sandbox-Key": info["admin_key"]}, timeout=120) as admin:
             yield SandboxHandle(info["root"], info["admin_key"], [Account(**a) for a in info["accounts"]],
-                                proc.pid, admin)
+                                process.pid, admin)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        proc.stdout.close()
+        process.terminate()
+        process.join(timeout=10)
+        if process.is_alive():
+            process.kill()
+            process.join()
+        ours.close()

@@ -26,6 +26,7 @@ def test_the_next_commands_the_demo_prints_work_as_printed(tmp_path):
     import subprocess
     import sys
 
+    from forked import antbot
     from support import ROOT
 
     result = CliRunner().invoke(app, ["demo", "--cdrs", "1000"])
@@ -35,8 +36,9 @@ def test_the_next_commands_the_demo_prints_work_as_printed(tmp_path):
     assert len(commands) == 4, printed
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     for command in commands:
-        argv = shlex.split(command)
-        argv = [sys.executable, "-m", "pipelines.cli", *argv[1:]] if argv[0] == "antbot" else [sys.executable, *argv[1:]]
-        done = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240, check=False)
+        program, *args = shlex.split(command)
+        done = (antbot(*args, env=env, cwd=tmp_path) if program == "antbot" else
+                subprocess.run([sys.executable, *args], cwd=tmp_path, env=env, capture_output=True, text=True,
+                               timeout=240, check=False))
         assert done.returncode == 0, (command, done.stderr)
     assert (tmp_path / "report.html").exists()

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from forked import antbot
 from support import ROOT
 
 README = (ROOT / "README.md").read_text()
@@ -39,8 +40,7 @@ def test_the_readme_example_of_a_users_own_pipeline_runs_as_written(sandbox, tmp
 
 def test_dlt_attach_and_dlt_pipeline_info_find_what_antbot_load_wrote(sandbox, tmp_path):
     env = _env(sandbox, tmp_path)
-    load = subprocess.run([sys.executable, "-m", "pipelines.cli", "load", "--resources", "campaigns,cdr"],
-                          env=env, cwd=tmp_path, capture_output=True, text=True, timeout=240, check=False)
+    load = antbot("load", "--resources", "campaigns,cdr", env=env, cwd=tmp_path)
     assert load.returncode == 0, load.stderr
     attached = _python("import dlt\n"
                        "ds = dlt.attach('antbot_data').dataset()\n"

@@ -5,18 +5,15 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
+from forked import antbot
 from support import ROOT
-
-ANTBOT = [sys.executable, "-m", "pipelines.cli"]
 
 
 def _antbot(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([*ANTBOT, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=240,
-                          check=False)
+    return antbot(*args, env=env, cwd=cwd)
 
 
 def test_views_report_health_and_compliance_read_the_file_and_dataset_dlts_settings_name(sandbox, tmp_path):

@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from forked import antbot
 from support import ROOT
 
-ANTBOT = [sys.executable, "-m", "pipelines.cli"]
 # a dashboard: opens the published file read-only, says how many CDRs it sees, keeps it open until told,
 # then opens it again and says how many it sees now
 DASHBOARD = """
@@ -36,8 +36,7 @@ def _env(sb) -> dict[str, str]:
 
 
 def _load(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([*ANTBOT, "load", "--wait", "0", *args], env=env, cwd=cwd, capture_output=True,
-                          text=True, timeout=240, check=False)
+    return antbot("load", "--wait", "0", *args, env=env, cwd=cwd)
 
 
 def test_a_dashboard_holding_the_published_copy_blocks_no_load_and_sees_new_rows_on_reopening(sandbox, tmp_path):

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import duckdb
 import pytest
+from forked import antbot
 from support import ROOT
 
 from antbot_source.config import AntBotSettings
@@ -41,8 +42,7 @@ def _env(sb, **extra: str) -> dict[str, str]:
 
 
 def _antbot(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([*ANTBOT, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=240,
-                          check=False)
+    return antbot(*args, env=env, cwd=cwd)
 
 
 def _cdr_ids(db: Path) -> list[int]:

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
 import duckdb
 import pytest
-from support import DB, connect, fresh_numbers, new_phonebook, use_sandbox, write_table
+from support import DB, PUSH, connect, fresh_numbers, new_phonebook, use_sandbox, write_table
 from typer.testing import CliRunner
 
 from antbot_source.compliance.rules import calling_rules
@@ -27,7 +26,6 @@ from pipelines.push_cmd import push_app
 
 VN = timezone(timedelta(hours=7))
 START = datetime(2030, 1, 6, 8, 0, tzinfo=VN)
-PUSH = [sys.executable, "-c", "import sys; from pipelines.push_cmd import push_app; sys.argv[0] = 'antbot push'; push_app()"]
 
 
 def writes(sb) -> Counter[str]:

@@ -5,18 +5,15 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 from collections import Counter
 
-from support import DB, connect, fresh_numbers, use_sandbox, write_table
+from support import DB, PUSH, connect, fresh_numbers, use_sandbox, write_table
 from typer.testing import CliRunner
 
 from antbot_source.push import PushOptions, run_push
 from antbot_source.push.validate import number_key
 from antbot_source.sandbox import Habits
 from pipelines.push_cmd import push_app
-
-PUSH = [sys.executable, "-c", "import sys; from pipelines.push_cmd import push_app; sys.argv[0] = 'antbot push'; push_app()"]
 
 
 def named(sb, table: str, name: str) -> list[dict]:

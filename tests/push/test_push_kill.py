@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections import Counter
 
 import pytest
-from support import DB, connect, fresh_numbers, new_dnc_list, new_phonebook, use_sandbox, write_table
+from support import DB, PUSH, connect, fresh_numbers, new_dnc_list, new_phonebook, use_sandbox, write_table
 
 from antbot_source.push import PushOptions, run_push
 from antbot_source.push.validate import number_key
 from antbot_source.sandbox import Habits
 
 # the command as a user runs it, in its own process so that it can be killed
-PUSH = [sys.executable, "-c", "import sys; from pipelines.push_cmd import push_app; sys.argv[0] = 'antbot push'; push_app()"]
 
 
 def start_push(args: list[str]) -> subprocess.Popen:

@@ -6,19 +6,17 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import pytest
+from forked import antbot
 from support import ROOT, connect, new_dnc_list, new_phonebook
 
 from antbot_source.sandbox import run_sandbox
 
-ANTBOT = [sys.executable, "-m", "pipelines.cli"]
 POSTGRES_DSN = os.environ.get("ANTBOT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 CDR_ROWS = 5
 
@@ -157,8 +155,7 @@ def test_every_bad_push_gives_one_line_its_cause_and_exit_2_and_changes_nothing(
     env.update({"SOURCES__ANTBOT__BASE_URL": world["base_url"], "SOURCES__ANTBOT__USERNAME": world["username"],
                 "SOURCES__ANTBOT__PASSWORD": world["password"], "PYTHONPATH": str(ROOT),
                 "DLT_DATA_DIR": str(Path(world["tmp"]) / "dlt")})
-    result = subprocess.run([*ANTBOT, "push", *(a.format(**world) for a in args)], env=env, cwd=world["tmp"],
-                            capture_output=True, text=True, timeout=240, check=False)
+    result = antbot("push", *(a.format(**world) for a in args), env=env, cwd=world["tmp"])
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
     assert result.returncode == code, result.stderr

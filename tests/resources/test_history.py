@@ -3,11 +3,10 @@ moved earlier than the history a dataset holds backfills the difference on the n
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from forked import antbot
 from support import ROOT, assert_equals_truth, load_account, use_sandbox
 
 from antbot_source.errors import ConfigError
@@ -58,8 +57,7 @@ def test_settings_that_would_move_the_cursor_past_history_exit_2_in_one_line(san
     use_sandbox(monkeypatch, sandbox)
     monkeypatch.setenv(setting, value)
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
-    done = subprocess.run([sys.executable, "-m", "pipelines.cli", "load", "--resources", "cdr", "--duckdb", "w.duckdb"],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=240, check=False)
+    done = antbot("load", "--resources", "cdr", "--duckdb", "w.duckdb", cwd=tmp_path)
     assert done.returncode == 2, done.stderr
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and part in lines[0] and "Traceback" not in done.stderr, done.stderr
@@ -70,8 +68,7 @@ def test_since_in_the_future_exits_2(sandbox, tmp_path, monkeypatch):
     use_sandbox(monkeypatch, sandbox)
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
     future = (datetime.now(UTC) + timedelta(days=30)).isoformat()
-    done = subprocess.run([sys.executable, "-m", "pipelines.cli", "load", "--resources", "cdr", "--duckdb", "w.duckdb",
-                           "--since", future], cwd=tmp_path, capture_output=True, text=True, timeout=240, check=False)
+    done = antbot("load", "--resources", "cdr", "--duckdb", "w.duckdb", "--since", future, cwd=tmp_path)
     assert done.returncode == 2 and "in the future" in done.stderr, done.stderr
 
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 
 import duckdb
+from forked import antbot
 
 from antbot_source.settings import DEFAULT_DUCKDB
 
@@ -21,10 +20,7 @@ def test_load_reads_dlt_config_and_secrets_files(sandbox, tmp_path):
     )
     # a child process: dlt finds `.dlt/` in the working directory it starts in
     env = {k: v for k, v in os.environ.items() if not k.startswith("SOURCES__")}
-    done = subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", "load", "--resources", "phonebooks,dnc_lists"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False,
-    )
+    done = antbot("load", "--resources", "phonebooks,dnc_lists", env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert account.password not in done.stdout + done.stderr
     with duckdb.connect(str(tmp_path / DEFAULT_DUCKDB), read_only=True) as con:
