@@ -10,10 +10,10 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import forked
 import pytest
-from forked import start_forkserver
 
-from antbot_source.sandbox import SandboxHandle, run_sandbox
+from antbot_source.sandbox import SandboxHandle
 
 POSTGRES_DSN = os.environ.get("ANTBOT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -23,7 +23,7 @@ def forkserver(request) -> None:
     """Sandboxes and commands fork from a process that imported them once (tests/forked.py): started
     before any test changes the environment, when the session runs end-to-end tests."""
     if any(item.get_closest_marker("e2e") for item in request.session.items):
-        start_forkserver()
+        forked.start_forkserver()
 
 
 @pytest.fixture(autouse=True)
@@ -41,7 +41,7 @@ def dlt_env(tmp_path, monkeypatch) -> None:
 def start_sandbox() -> Iterator[Callable[..., SandboxHandle]]:
     """Start sandboxes with any `run_sandbox` arguments; all are stopped when the test ends."""
     with contextlib.ExitStack() as stack:
-        yield lambda **kwargs: stack.enter_context(run_sandbox(**kwargs))
+        yield lambda **kwargs: stack.enter_context(forked.sandbox(**kwargs))
 
 
 @pytest.fixture

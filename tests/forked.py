@@ -1,11 +1,11 @@
 """Sandboxes and `antbot` commands in processes forked from one that imported them once.
 
 A new interpreter importing the package costs about a second of CPU (dlt) and the sandbox's half of one,
-and the suite starts hundreds of each. `run_sandbox` starts its server through the standard library's
-forkserver; this module starts that forkserver once per test worker with the package imported and the
-environment the worker began with, and runs `antbot` commands through it too. Each command is still a
-process of its own (pid, exit code, its own environment, working dir and output files); only the imports
-are skipped. Commands a test talks to while they run (signals, output read line by line) stay
+and the suite starts hundreds of each. This module starts the standard library's forkserver once per
+test worker, with the package imported and the environment the worker began with, and forks sandboxes
+(`sandbox`, what `run_sandbox` gives) and `antbot` commands (`antbot`) from it. Each is still a process
+of its own (pid, exit code, its own environment, working dir and output files); only the imports are
+skipped. Commands a test talks to while they run (signals, output read line by line) stay
 `subprocess.Popen`.
 """
 
@@ -18,7 +18,14 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
+
+from antbot_source.sandbox.habits import Habits
+from antbot_source.sandbox.server import SandboxHandle, sandbox_config, sandbox_handle, serve
 
 PRELOAD = [
     "pipelines.cli", "pipelines.load", "pipelines.push_cmd", "antbot_source.pipeline",
@@ -34,6 +41,36 @@ def start_forkserver() -> None:
     environment and working dir the worker began with)."""
     multiprocessing.set_forkserver_preload(PRELOAD)
     multiprocessing.forkserver.ensure_running()
+
+
+@contextmanager
+def sandbox(**kwargs: Any) -> Iterator[SandboxHandle]:
+    """A sandbox server in a forked process, as `run_sandbox(**kwargs)` starts one in a new interpreter."""
+    config = sandbox_config(**kwargs)
+    start_forkserver()
+    ours, theirs = _PROCESSES.Pipe(duplex=False)
+    process = _PROCESSES.Process(target=_serve, args=(config, theirs), name="antbot-sandbox", daemon=True)
+    process.start()
+    theirs.close()
+    try:
+        try:
+            info = ours.recv()
+        except EOFError:
+            process.join()
+            raise RuntimeError(f"the sandbox did not start (exit code {process.exitcode})") from None
+        with sandbox_handle(info, process.pid) as handle:
+            yield handle
+    finally:
+        process.terminate()
+        process.join(timeout=10)
+        if process.is_alive():
+            process.kill()
+            process.join()
+        ours.close()
+
+
+def _serve(config: dict[str, Any], announce: Connection) -> None:
+    serve(habits=Habits(**config.pop("habits")), announce=announce.send, **config)
 
 
 def antbot(*args: str, env: dict[str, str] | None = None, cwd: Path | str | None = None,

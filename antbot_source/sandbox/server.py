@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import gc
-import multiprocessing
+import json
 import secrets
 import socket
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -144,42 +146,42 @@ class SandboxHandle:
         return got["held"]
 
 
-# Sandboxes run in processes forked by the standard library's forkserver: a caller that starts many (the
-# test suite) imports the sandbox into it once (multiprocessing.set_forkserver_preload) instead of in each.
-_PROCESSES = multiprocessing.get_context("forkserver")
+def sandbox_config(seed: int = 7, cdrs: int = 2_000, habits: Habits | None = None, token_ttl: float | None = None,
+                   other_cdrs: int | None = None, host: str = "127.0.0.1") -> dict[str, Any]:
+    """The arguments of `serve` for a child process on a free port (checked here, not in the child: its
+    traceback would reach the caller's stderr)."""
+    check_world(seed, cdrs, other_cdrs)
+    habits = habits or Habits()
+    if token_ttl is not None:
+        habits = habits.updated(token_ttl_s=token_ttl)
+    return {"host": host, "port": 0, "seed": seed, "cdrs": cdrs, "other_cdrs": other_cdrs, "habits": habits.to_dict()}
 
 
-def _serve_announcing(config: dict[str, Any], announce: Connection) -> None:
-    serve(habits=Habits(**config.pop("habits")), announce=announce.send, **config)
+@contextmanager
+def sandbox_handle(info: dict[str, Any], pid: int) -> Iterator[SandboxHandle]:
+    """The handle of a started server, from what it announced."""
+    with httpx.Client(base_url=info["root"], headers={"X-Sandbox-Key": info["admin_key"]}, timeout=120) as admin:
+        yield SandboxHandle(info["root"], info["admin_key"], [Account(**a) for a in info["accounts"]], pid, admin)
 
 
 @contextmanager
 def run_sandbox(seed: int = 7, cdrs: int = 2_000, habits: Habits | None = None, token_ttl: float | None = None,
                 other_cdrs: int | None = None, host: str = "127.0.0.1") -> Iterator[SandboxHandle]:
     """Start a sandbox server in a child process on a free port; stop it when the block ends."""
-    check_world(seed, cdrs, other_cdrs)  # here, not in the child: its traceback would reach the caller's stderr
-    habits = habits or Habits()
-    if token_ttl is not None:
-        habits = habits.updated(token_ttl_s=token_ttl)
-    config = {"host": host, "port": 0, "seed": seed, "cdrs": cdrs, "other_cdrs": other_cdrs,
-              "habits": habits.to_dict()}
-    ours, theirs = _PROCESSES.Pipe(duplex=False)
-    process = _PROCESSES.Process(target=_serve_announcing, args=(config, theirs), name="antbot-sandbox", daemon=True)
-    process.start()
-    theirs.close()
+    config = sandbox_config(seed, cdrs, habits, token_ttl, other_cdrs, host)
+    cmd = [sys.executable, str(Path(__file__).with_name("child.py")), json.dumps(config)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
     try:
-        try:
-            info = ours.recv()
-        except EOFError:
-            process.join()
-            raise RuntimeError(f"the sandbox did not start (exit code {process.exitcode})") from None
-        with httpx.Client(base_url=info["root"], headers={"X-Sandbox-Key": info["admin_key"]}, timeout=120) as admin:
-            yield SandboxHandle(info["root"], info["admin_key"], [Account(**a) for a in info["accounts"]],
-                                process.pid, admin)
+        line = proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the sandbox did not start (exit code {proc.wait()})")
+        with sandbox_handle(json.loads(line), proc.pid) as handle:
+            yield handle
     finally:
-        process.terminate()
-        process.join(timeout=10)
-        if process.is_alive():
-            process.kill()
-            process.join()
-        ours.close()
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
