@@ -38,7 +38,14 @@ from antbot_source.destination.target import (
     pipeline_name_for,
 )
 from antbot_source.errors import ConfigError
-from antbot_source.health.record import record_health
+from antbot_source.health.record import TABLE as HEALTH_TABLE
+from antbot_source.health.record import (
+    health_resource,
+    run_health,
+    save_unwritten,
+    unwritten_rows,
+    write_health,
+)
 from antbot_source.health.tally import RunTally
 from antbot_source.resources.cdr.resource import cdr_backlog_pending
 from antbot_source.resources.source import antbot
@@ -60,7 +67,7 @@ class LoadSummary:
     rows: dict[str, int] = field(default_factory=dict)
     runs: int = 0
     load_ids: list[str] = field(default_factory=list)
-    # dlt's LoadInfo of each run (`pipeline.last_trace` describes the run that wrote load_health after it)
+    # dlt's LoadInfo of each run (`pipeline.last_trace` describes the run that wrote the last load_health rows)
     load_infos: list[Any] = field(default_factory=list)
     seconds: float = 0.0
     # packages an interrupted run left behind, finished first by this load, and their rows per table
@@ -78,7 +85,7 @@ class LoadSummary:
         normalize = trace.last_normalize_info if trace else None
         run: Counter[str] = Counter(normalized_before or {})
         if normalize is not None:
-            run.update({t: n for t, n in normalize.row_counts.items() if not t.startswith("_dlt")})
+            run.update({t: n for t, n in normalize.row_counts.items() if not t.startswith("_dlt") and t != HEALTH_TABLE})
         self.rows = dict(Counter(self.rows) + run)
         load = trace.last_load_info if trace else None
         if load is not None:
@@ -181,9 +188,16 @@ def run_load(
 
     held = HeldRows(pipeline)
     session = account or antbot_settings(**source_args).account()
+    # load_health rows of finished runs (health/record.py): each run's package carries those of the run
+    # before it, beginning with any a killed load left unwritten
+    unwritten = unwritten_rows(pipeline)
 
     def make_source(selected: Sequence[str] | None, tally: RunTally) -> DltSource:
-        return build_source(selected, account=session, held=held, tally=tally, **source_args)
+        source = build_source(selected, account=session, held=held, tally=tally, **source_args)
+        if unwritten and not full_refresh:  # a refresh would drop the load_health table with the run's tables
+            source.resources.add(health_resource(unwritten[:]))
+            unwritten.clear()
+        return source
 
     resuming = pipeline.has_pending_data
     if resuming:
@@ -192,9 +206,12 @@ def run_load(
     pending = pending_rows(pipeline) if resuming else None
     for info, tally in iter_runs(pipeline, make_source, resources, full_refresh=full_refresh):
         rows = summary.add_run(pipeline, pending)
-        record_health(pipeline, info, tally, rows, resumed=resuming)
+        unwritten.extend(run_health(info, tally, rows, resumed=resuming))
+        save_unwritten(pipeline, unwritten)
         if resuming:
             summary.resumed_rows, resuming, pending = rows, False, None
+    write_health(pipeline, unwritten)
+    save_unwritten(pipeline, [])
     summary.seconds = time.perf_counter() - started
     return summary
 

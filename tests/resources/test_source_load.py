@@ -49,7 +49,7 @@ def test_first_load_equals_truth_and_a_second_load_changes_nothing(sandbox):
     loaded = sorted(path.name for path in Path(pipeline.working_dir).glob("load/loaded/*"))
     health = set(loaded) - {*first, *second}
     assert set(loaded) >= {*first, *second}, "the packages of both loads were loaded"
-    assert len(health) == summary.runs + again.runs, "and one package of load_health rows after each run"
+    assert len(health) == 2, "and one package of the last run's load_health rows after each load"
     assert destination_loads(pipeline) == dict.fromkeys(loaded, 0)
     assert not list(Path(pipeline.working_dir).glob("load/loaded/*/completed_jobs/*")), \
         "the loaded files are not kept (a copy of every row ever loaded)"
