@@ -195,7 +195,7 @@ def run_load(
     def make_source(selected: Sequence[str] | None, tally: RunTally) -> DltSource:
         source = build_source(selected, account=session, held=held, tally=tally, **source_args)
         if unwritten and not full_refresh:  # a refresh would drop the load_health table with the run's tables
-            source.resources.add(health_resource(unwritten[:]))
+            source.resources.add(health_resource(unwritten.copy()))
             unwritten.clear()
         return source
 

@@ -12,7 +12,6 @@ no request figures: those died with the process that made them.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Mapping
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import dlt
+import orjson
 from dlt.common.schema.typing import TTableSchemaColumns
 from dlt.extract.resource import DltResource
 
@@ -102,22 +102,26 @@ def run_health(info: Any, tally: RunTally, rows_loaded: Mapping[str, int], *,
     return rows
 
 
+def _unwritten_path(pipeline: dlt.Pipeline) -> Path:
+    return Path(pipeline.working_dir) / UNWRITTEN_FILE
+
+
 def save_unwritten(pipeline: dlt.Pipeline, rows: list[dict[str, Any]]) -> None:
     """Keep `rows` in the working dir until a package holds them (none: the file goes); replaced in one rename."""
-    path = Path(pipeline.working_dir) / UNWRITTEN_FILE
+    path = _unwritten_path(pipeline)
     if not rows:
         path.unlink(missing_ok=True)
         return
     part = path.with_suffix(".part")
-    part.write_text(json.dumps(rows, default=datetime.isoformat))
+    part.write_bytes(orjson.dumps(rows))  # datetimes as ISO 8601, read back by `unwritten_rows`
     os.replace(part, path)
 
 
 def unwritten_rows(pipeline: dlt.Pipeline) -> list[dict[str, Any]]:
     """The rows a killed load kept for a package that never held them (an unreadable file: none)."""
-    path = Path(pipeline.working_dir) / UNWRITTEN_FILE
+    path = _unwritten_path(pipeline)
     try:
-        rows = json.loads(path.read_text())
+        rows = orjson.loads(path.read_bytes())
         return [{k: datetime.fromisoformat(v) if v is not None and COLUMN_TYPES.get(k) == _TIME else v
                  for k, v in row.items()} for row in rows]
     except FileNotFoundError:
