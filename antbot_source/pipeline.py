@@ -31,6 +31,7 @@ from antbot_source.destination.held import HeldRows
 from antbot_source.destination.locks import Notify
 from antbot_source.destination.publish import check_publish_path, publish_copy
 from antbot_source.destination.target import (
+    capabilities_resolved_once,
     checked_pipelines_dir,
     configured_dataset,
     configured_destination,
@@ -204,13 +205,14 @@ def run_load(
         summary.resumed_packages = len(pipeline.list_extracted_load_packages()) + len(
             pipeline.list_normalized_load_packages())
     pending = pending_rows(pipeline) if resuming else None
-    for info, tally in iter_runs(pipeline, make_source, resources, full_refresh=full_refresh):
-        rows = summary.add_run(pipeline, pending)
-        unwritten.extend(run_health(info, tally, rows, resumed=resuming))
-        save_unwritten(pipeline, unwritten)
-        if resuming:
-            summary.resumed_rows, resuming, pending = rows, False, None
-    write_health(pipeline, unwritten)
+    with capabilities_resolved_once(pipeline):
+        for info, tally in iter_runs(pipeline, make_source, resources, full_refresh=full_refresh):
+            rows = summary.add_run(pipeline, pending)
+            unwritten.extend(run_health(info, tally, rows, resumed=resuming))
+            save_unwritten(pipeline, unwritten)
+            if resuming:
+                summary.resumed_rows, resuming, pending = rows, False, None
+        write_health(pipeline, unwritten)
     save_unwritten(pipeline, [])
     summary.seconds = time.perf_counter() - started
     return summary

@@ -4,8 +4,11 @@ built on them."""
 
 from __future__ import annotations
 
+import copy
 import re
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +91,31 @@ def build_pipeline(
     if pipelines_dir is not None:
         kwargs["pipelines_dir"] = str(pipelines_dir)
     return dlt.pipeline(pipeline_name=pipeline_name, destination=target, dataset_name=dataset, **kwargs)
+
+
+@contextmanager
+def capabilities_resolved_once(pipeline: dlt.Pipeline) -> Iterator[None]:
+    """Within the block, the pipeline's destination resolves its configuration for its capabilities once
+    per naming convention, not at each of the dozens of lookups dlt makes in a run (about 20 ms each, a
+    fifth of the CPU of a run that finds nothing new). A load's configuration does not change while it
+    runs; each caller gets a copy, as dlt's own lookups return a new one."""
+    destination = pipeline.destination
+    resolve = destination.capabilities
+    resolved: dict[Any, Any] = {}
+
+    def capabilities(config: Any = None, naming: Any = None) -> Any:
+        if config is not None:
+            return resolve(config, naming)
+        key = (type(naming), getattr(naming, "max_length", None))
+        if key not in resolved:
+            resolved[key] = resolve(None, naming)
+        return copy.deepcopy(resolved[key])
+
+    destination.capabilities = capabilities  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        del destination.capabilities
 
 
 def checked_pipelines_dir(pipelines_dir: str | Path | None, pipeline_name: str) -> Path:

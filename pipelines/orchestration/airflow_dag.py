@@ -9,14 +9,14 @@ Settings come from the worker's environment (or `.dlt/` in its working dir), as 
 SOURCES__ANTBOT__* for the account, DESTINATION_TYPE (default duckdb) and DESTINATION__<NAME>__CREDENTIALS
 for the destination (DESTINATION__DUCKDB__CREDENTIALS: the DuckDB file), DLT_DATA_DIR for the
 pipeline's working dir. The dlt state is also kept at the destination, so a worker without the
-working dir goes on from there. Inside Airflow dlt also looks each setting up among Airflow Variables
-(`dlt_secrets_toml`, a secrets.toml in one Variable); PROVIDERS__ENABLE_AIRFLOW_SECRETS=false skips
-those look-ups when the settings are in the environment.
+working dir goes on from there. Inside Airflow dlt also reads the Airflow Variable `dlt_secrets_toml` (a
+secrets.toml in one Variable).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import dag, task
@@ -36,6 +36,11 @@ def antbot_load() -> None:
     @task(multiple_outputs=False)
     def load() -> dict[str, int]:
         """Rows loaded per table (the task's XCom `return_value`)."""
+        # dlt's Airflow provider would look every setting up as a Variable of its own, each through
+        # Airflow's API: hundreds of look-ups, 10 s of CPU in a run. Only `dlt_secrets_toml` is read
+        # unless the worker's environment says otherwise (PROVIDERS__AIRFLOW_SECRETS__ONLY_TOML_FRAGMENTS=false
+        # for a Variable per setting, PROVIDERS__ENABLE_AIRFLOW_SECRETS=false for none)
+        os.environ.setdefault("PROVIDERS__AIRFLOW_SECRETS__ONLY_TOML_FRAGMENTS", "true")
         from antbot_source import load as load_antbot  # imported in the task: DAG parsing stays light
 
         summary = load_antbot(notify=log.warning)

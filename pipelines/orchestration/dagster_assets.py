@@ -50,4 +50,6 @@ def antbot_tables(context: AssetExecutionContext) -> Iterator[dg.MaterializeResu
         })
 
 
-defs = dg.Definitions(assets=[antbot_tables])
+# the assets are one step: run it in the run's own process, not in a process of its own that imports
+# Dagster and the source again (Dagster's default executor starts one per step)
+defs = dg.Definitions(assets=[antbot_tables], executor=dg.in_process_executor)

@@ -38,7 +38,8 @@ def test_two_loads_of_two_accounts_in_one_process_share_no_token_and_no_budget(s
     assert stats["by_user"][first.username]["requests"] > 0 and stats["by_user"][second.username]["requests"] > 0
     # the connection check's token serves the load's runs and its CDR walkers: one login per load
     assert stats["requests"][LOGIN] == 2
-    used = [s for s in sessions if s.tokens.token is not None]
+    # the loads' sessions (a CDR walker's, on threads of the load, takes the run's token and budget file)
+    used = [s for s in sessions if s.tokens.token is not None and s.config.budget_path is None]
     assert [s.config.username for s in used] == [first.username, second.username]
     assert used[0].tokens is not used[1].tokens and used[0].tokens.token != used[1].tokens.token
     assert used[0].budget is not used[1].budget and used[0].budget.file is not used[1].budget.file

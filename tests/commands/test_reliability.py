@@ -21,11 +21,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import duckdb
+import psutil
 import pytest
 from forked import antbot
 from support import ROOT
 
 from antbot_source.config import AntBotSettings
+from antbot_source.resources.cdr.resource import CdrTuning
 from antbot_source.sandbox import Habits, run_sandbox
 
 ANTBOT = [sys.executable, "-m", "pipelines.cli"]
@@ -390,18 +392,22 @@ def test_a_load_waits_for_a_reader_and_then_loads_exactly(sandbox, tmp_path):
 
 # -- 5. interrupts -------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_an_interrupted_load_says_so_in_one_line_and_the_next_run_finishes(start_sandbox, tmp_path, signum):
-    sb = start_sandbox(seed=4, cdrs=6_000, habits=Habits(fixed_page_size=50, hold_cdr_pages=True))
+# the CDR walk under way on threads of the load (a read of fewer rows than CdrTuning.in_process_rows), and
+# in walker processes
+@pytest.mark.parametrize(("signum", "cdrs"), [(signal.SIGINT, 6_000), (signal.SIGTERM, 24_000)])
+def test_an_interrupted_load_says_so_in_one_line_and_the_next_run_finishes(start_sandbox, tmp_path, signum, cdrs):
+    sb = start_sandbox(seed=4, cdrs=cdrs, habits=Habits(fixed_page_size=50, hold_cdr_pages=True))
     env = _env(sb, DLT_DATA_DIR=str(tmp_path / "dlt"))
     load = subprocess.Popen([*ANTBOT, "load", "--resources", "cdr,contacts"], env=env, cwd=tmp_path,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     sb.wait_for_held(1, timeout=120)  # a walker is under way: its page waits at the server until released
+    walkers = [p for p in psutil.Process(load.pid).children(recursive=True) if "cdr.walk" in " ".join(p.cmdline())]
+    assert len(walkers) == (cdrs > CdrTuning.in_process_rows) * CdrTuning.workers
     load.send_signal(signum)
     _, err = load.communicate(timeout=120)
     assert load.returncode == 128 + signum, err
     assert _one_line(err) == "antbot load interrupted: run again to resume"
-    sb.set_habits(hold_cdr_pages=False)
+    sb.set_habits(hold_cdr_pages=False, fixed_page_size=None)
     again = _antbot("load", "--resources", "cdr,contacts", cwd=tmp_path, env=env)
     assert again.returncode == 0, again.stderr
     ids = _cdr_ids(tmp_path / "antbot_data.duckdb")

@@ -1,5 +1,6 @@
 """The Airflow recipe under `airflow dags test`, with a throwaway SQLite metadata database: the DAG's
-schedule, two runs in a row (the second incremental), the rows per table in the task's XCom."""
+schedule, two runs in a row (the second incremental, with the password in the `dlt_secrets_toml`
+Variable), the rows per table in the task's XCom."""
 
 from __future__ import annotations
 
@@ -41,6 +42,10 @@ def test_airflow_runs_the_dag_twice_the_second_run_incremental(sandbox, tmp_path
     assert migrated.returncode == 0, migrated.stderr[-3000:]
 
     def run(i: int) -> dict[str, int]:
+        if i == 1:  # the second run reads the password from the one Airflow Variable the task reads settings from
+            secrets = f"[sources.antbot]\npassword = {json.dumps(env.pop('SOURCES__ANTBOT__PASSWORD'))}\n"
+            stored = _airflow(airflow, "variables", "set", "dlt_secrets_toml", secrets, env=env, cwd=tmp_path)
+            assert stored.returncode == 0, stored.stderr[-3000:]
         done = _airflow(airflow, "dags", "test", "antbot_load", env=env, cwd=tmp_path)
         assert done.returncode == 0, done.stdout[-3000:]
         assert sandbox.accounts[0].password not in done.stdout + done.stderr

@@ -7,12 +7,14 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import dlt
 import psutil
+import pyarrow as pa
 import pytest
 from support import ROOT, assert_equals_truth, client_config, destination_keys, snapshot
 
@@ -215,3 +217,23 @@ def test_walkers_stop_when_the_reader_stops_early_and_on_an_error(sandbox, tmp_p
     with pytest.raises(AuthError):
         list(read_windows(client_config(sandbox, password="wrong"), plan, CdrTuning(), str(tmp_path)))
     assert _walker_processes() == []
+
+
+def _walker_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "cdr-walker"]
+
+
+def test_a_plan_of_few_rows_is_walked_on_threads_of_this_process_and_a_bigger_one_by_walker_processes(
+        sandbox, tmp_path):
+    truth = sandbox.truth("demo")["cdr"]
+    everything = Window(datetime(2000, 1, 1, tzinfo=UTC), None)
+    plan = RunPlan((everything,), None, None, datetime.now(UTC), rows={everything: truth["count"]})
+    for in_process_rows, threads, processes in ((truth["count"], 1, 0), (truth["count"] - 1, 0, 1)):
+        reader = read_windows(client_config(sandbox), plan, CdrTuning(file_rows=100, in_process_rows=in_process_rows),
+                              str(tmp_path))
+        ids: list[int] = []
+        for part in reader:
+            assert (len(_walker_threads()), len(_walker_processes())) == (threads, processes)
+            ids += pa.ipc.open_file(part.path).read_all().column("id").to_pylist()
+        assert sorted(ids) == sorted(truth["ids"])
+        assert _walker_threads() == [] and _walker_processes() == []

@@ -11,6 +11,7 @@ runs is what lets a killed history load resume without re-reading the windows it
 
 Windows are walked side by side by walker processes (fetching and JSON parsing hold the GIL in
 parts; processes keep them off the thread that writes for dlt); each window is walked in order.
+A run planned to read few rows walks them on threads of this process instead, by the same code.
 Walkers hand their rows over in Arrow IPC files, which the resource maps and yields as Arrow tables.
 """
 
@@ -21,8 +22,9 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from collections import deque
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -51,7 +53,7 @@ from antbot_source.resources.cdr.verify import (
     held_ids,
     verify,
 )
-from antbot_source.resources.cdr.walk import CdrFile, WalkerOrders, WindowDone, count_rows
+from antbot_source.resources.cdr.walk import CdrFile, WalkerOrders, WindowDone, count_rows, serve_connection
 from antbot_source.resources.cdr.windows import RunPlan, Window, append_is_safe, plan_run, record_run
 from antbot_source.rows.arrow import from_micros
 from antbot_source.rows.schema import columns
@@ -90,6 +92,9 @@ class CdrTuning:
     concurrency: int = 8
     file_rows: int = 20_000  # rows per Arrow file a walker writes (and per table handed to dlt)
     max_rewalks: int = 2  # walks of a window again while the server counts rows not seen
+    # a run planned to read at most this many rows walks them on threads of this process: booting a
+    # walker process costs about 0.3 s of CPU, more than walking that many rows
+    in_process_rows: int = 20_000
 
 
 @dataclass(frozen=True)
@@ -170,8 +175,9 @@ def cdr_resource(
 def plan_the_run(account: AccountSession, state: dict[str, Any], settings: CdrSettings, now: datetime, walkers: Walkers,
                  held: HeldRows, stats: RequestStats) -> PlannedRun:
     """The windows this run reads, by the server's counts: a live run compares them with the
-    destination's and verifies the days behind its look-back; a run sure to read starts the walkers
-    first, as they boot while it counts."""
+    destination's and verifies the days behind its look-back; a run sure to read more than the walkers
+    of this process take starts the walker processes as soon as a count says so, as they boot while it
+    counts on."""
     knobs = settings.knobs
     cursor = datetime.fromisoformat(state["cursor"]) if settings.live and state.get("cursor") else None
     lookback = settings.lookback if settings.lookback is not None else auto_lookback(state, now)
@@ -180,8 +186,8 @@ def plan_the_run(account: AccountSession, state: dict[str, Any], settings: CdrSe
         # a state that never loaded anything (a first load, or one refreshed: dlt drops the tables
         # only when it loads) says nothing the destination holds may be trusted
         compare = Comparison(count, partial(held_counts, held), now) if settings.live and state.get("loaded_until") else None
-        if compare is None:  # nothing to compare with: this run reads
-            walkers.start()
+        if compare is None:  # nothing to compare with: this run reads what it counts
+            count = partial(count_and_start, count, walkers)
         plan = plan_run(
             state, start_date=settings.start_date, lookback=lookback, now=now, count=count,
             window_rows=knobs.window_rows, run_rows=knobs.run_rows, since=settings.since, until=settings.until,
@@ -200,6 +206,15 @@ def plan_the_run(account: AccountSession, state: dict[str, Any], settings: CdrSe
 def count_windows(pool: ThreadPoolExecutor, client: AntBotClient, windows: list[Window]) -> list[int]:
     """The server's count of each window, counted side by side on `pool`."""
     return list(pool.map(lambda w: count_rows(client, CDR_PATH, w), windows))
+
+
+def count_and_start(count: Callable[[list[Window]], list[int]], walkers: Walkers, windows: list[Window]) -> list[int]:
+    """`count(windows)`, starting the walker processes once the windows counted hold more rows than a
+    read on threads of this process takes (a run that reads whatever it counts)."""
+    counts = count(windows)
+    if sum(counts) > walkers.in_process_rows:
+        walkers.start()
+    return counts
 
 
 def read_the_plan(planned: PlannedRun, walkers: Walkers, held: HeldRows,
@@ -279,7 +294,8 @@ def read_windows(config: ClientConfig, plan: RunPlan, knobs: CdrTuning, out_dir:
 
 
 class Walkers:
-    """The walker processes of a run, started when first needed or ahead (`start`), stopped on exit.
+    """The walkers of a run: processes, started when first needed or ahead (`start`), or for a run
+    planned to read at most `in_process_rows` rows one walker on threads of this process; stopped on exit.
 
     Each walks `threads` windows side by side (the concurrency shared out between walkers) and is
     kept one window deeper, so that it never waits for its next one.
@@ -289,13 +305,14 @@ class Walkers:
         self.config = config
         self.count = min(knobs.workers, knobs.concurrency)
         self.threads = -(-knobs.concurrency // self.count)
+        self.in_process_rows = knobs.in_process_rows
         self.orders = WalkerOrders(config, CDR_PATH, knobs.max_rewalks, out_dir, knobs.file_rows, self.threads)
         self._stack = ExitStack()
         self.conns: list[Connection] = []
 
     def start(self, count: int | None = None) -> None:
-        """Start walkers up to `count` (all by default): a walker takes a second to boot, so a run sure to
-        read starts them before it plans its windows."""
+        """Start walker processes up to `count` (all by default): one takes a good part of a second to boot,
+        so a run sure to read many rows starts them while it plans its windows."""
         while len(self.conns) < min(count or self.count, self.count):
             self.conns.append(self._stack.enter_context(_Walker(self.orders)).conn)
 
@@ -304,7 +321,11 @@ class Walkers:
         if not plan.windows:
             return
         todo = deque(plan.walk_order())
-        self.start(len(todo))
+        planned = plan.planned_rows
+        if not self.conns and planned is not None and planned <= self.in_process_rows:
+            self.conns.append(self._stack.enter_context(_WalkerThread(self.orders)).conn)
+        else:
+            self.start(len(todo))
         busy = dict.fromkeys(self.conns, 0)
         for conn in busy:
             for _ in range(self.threads + 1):
@@ -358,3 +379,34 @@ class _Walker:
             self.process.kill()
         self.conn.close()
         self.process.wait()
+
+
+class _WalkerThread:
+    """One walker on a thread of this process (walk.serve_connection) and its connection; on exit it is
+    told to stop, and its walks end at their next page."""
+
+    def __init__(self, orders: WalkerOrders):
+        # pyarrow imports pandas at its first conversion of Python values: here, on the thread that hands
+        # rows to dlt, which would otherwise take a pandas a walker thread is still importing (rows/arrow.py)
+        pa.array([0])
+        self.conn, theirs = Pipe()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=_serve_thread, args=(theirs, self.stop), name="cdr-walker", daemon=True)
+        self.thread.start()
+        self.conn.send(orders)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if exc_info[0] is None:
+            self.conn.send(None)
+            self.thread.join()
+        else:
+            self.stop.set()
+        self.conn.close()
+
+
+def _serve_thread(conn: Connection, stop: threading.Event) -> None:
+    with conn:
+        serve_connection(conn, stop)

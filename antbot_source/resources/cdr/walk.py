@@ -9,10 +9,10 @@ from __future__ import annotations
 import gc
 import itertools
 import os
+import queue
 import signal
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -141,15 +141,21 @@ class FileWriter:
 
 
 def serve(fd: int) -> None:
-    """Walker process: read WalkerOrders, then walk the Windows received (`threads` at once) until None.
-
-    Sends a CdrFile per file written, a WindowDone per window, or the exception that stopped a walk
-    (the parent then stops this process).
-    """
+    """Walker process: `serve_connection` on the connection the parent passed as `fd`."""
     # the parent decides when walkers stop: Ctrl-C reaches the whole process group, SIGTERM the parent
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     gc.freeze()  # what the imports made lives as long as the walker: the collector need not scan it again
-    conn = Connection(fd)
+    serve_connection(Connection(fd))
+
+
+def serve_connection(conn: Connection, stop: threading.Event | None = None) -> None:
+    """Read WalkerOrders, then walk the Windows received (`threads` at once) until None or until `stop`
+    is set (a walker thread's parent has stopped reading: walks end at their next page).
+
+    Sends a CdrFile per file written, a WindowDone per window, or the exception that stopped a walk
+    (the parent then stops this walker). The walks run on daemon threads: a walker on threads of an
+    interrupted load must not hold its exit while a request waits at the server.
+    """
     lock = threading.Lock()
 
     def send(item: object) -> None:
@@ -158,21 +164,48 @@ def serve(fd: int) -> None:
 
     def walk_one(client: AntBotClient, orders: WalkerOrders, window: Window) -> None:
         stats = RequestStats()
+        files = FileWriter(orders.out_dir, orders.file_rows, send)
+
+        def keep(table: pa.Table) -> None:
+            if stop is not None and stop.is_set():
+                raise _Stopped
+            files.add(table)
+
         try:
-            files = FileWriter(orders.out_dir, orders.file_rows, send)
-            walk_window(client.counted(stats), orders.path, window, orders.max_rewalks, files.add)
+            walk_window(client.counted(stats), orders.path, window, orders.max_rewalks, keep)
             files.flush()
-        except (EOFError, BrokenPipeError, ConnectionResetError):
-            return  # the parent is gone
+            send(WindowDone(window, stats.snapshot()))
         except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises it
-            send(exc)
-            return
-        send(WindowDone(window, stats.snapshot()))
+            if stop is not None and stop.is_set():
+                return  # the parent stopped reading: nobody to report to
+            try:
+                send(exc)
+            except (EOFError, OSError):
+                return  # the parent is gone (its end of the pipe closed): nothing to report to
+
+    def walk_each(client: AntBotClient, orders: WalkerOrders, todo: queue.SimpleQueue[Window | None]) -> None:
+        while (window := todo.get()) is not None:
+            walk_one(client, orders, window)
 
     try:
         orders: WalkerOrders = conn.recv()
-        with orders.config.connect() as client, ThreadPoolExecutor(orders.threads) as pool:
-            while (window := conn.recv()) is not None:
-                pool.submit(walk_one, client, orders, window)
+        todo: queue.SimpleQueue[Window | None] = queue.SimpleQueue()
+        with orders.config.connect() as client:
+            walkers = [threading.Thread(target=walk_each, args=(client, orders, todo), daemon=True)
+                       for _ in range(orders.threads)]
+            for walker in walkers:
+                walker.start()
+            try:
+                while (window := conn.recv()) is not None:
+                    todo.put(window)
+            finally:
+                for walker in walkers:
+                    todo.put(None)
+                for walker in walkers:
+                    walker.join()
     except (EOFError, BrokenPipeError, ConnectionResetError):
         return  # the parent is gone (killed or interrupted): nothing to report to, nothing to print
+
+
+class _Stopped(Exception):
+    """A walker thread's parent set `stop`: the walk ends here."""

@@ -89,6 +89,13 @@ class RunPlan:
         """True for a pass of the live read (not a `--since/--until` backfill, nor one of older history)."""
         return self.backfill_key is None
 
+    @property
+    def planned_rows(self) -> int | None:
+        """The rows planned over every window; None when a window's are not known (a day read again)."""
+        if any(window not in self.rows for window in self.windows):
+            return None
+        return sum(self.rows[window] for window in self.windows)
+
     def walk_order(self) -> list[Window]:
         """The windows biggest first: the walks that take longest start first and those that end last
         are short, so that requests stay in flight side by side until the run's end."""
