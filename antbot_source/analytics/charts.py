@@ -409,6 +409,8 @@ def calls_by_local_hour(hours: pd.DataFrame, first_hour: time, last_hour: time, 
 
 def breaches_by_day(daily: pd.DataFrame) -> Figure:
     """Breaches of any rule per campaign and local day, from `compliance_daily`."""
+    if daily.empty:
+        return no_data("Breaches by day")
     data = with_labels(daily)
     data["day"] = pd.to_datetime(data["day"]).dt.strftime("%m-%d")
     grid = data.pivot_table(index="campaign", columns="day", values="breaches", aggfunc="sum")

@@ -143,6 +143,7 @@ def test_report_sections_with_data(start_sandbox, monkeypatch, tmp_path) -> None
     assert reminders == calendars
 
 
+@pytest.mark.filterwarnings("error::UserWarning")  # an empty heatmap makes matplotlib warn on the user's terminal
 def test_report_sections_without_data(sandbox, monkeypatch, tmp_path) -> None:
     """A dataset whose tables hold no calls, answers or reminders: every section renders, saying "no data yet"."""
     _, database = make_report(sandbox, monkeypatch, tmp_path)
@@ -176,6 +177,7 @@ def test_report_sections_without_data(sandbox, monkeypatch, tmp_path) -> None:
         (charts.hourly_heatmap, "hourly"),
         (charts.hangup_causes, "causes"),
         (charts.lateness_over_runs, "health"),
+        (charts.breaches_by_day, "compliance_daily"),
     ):
         assert frames[frame].empty, frame
         drawn = [t.get_text() for ax in chart(frames[frame]).axes for t in ax.texts]
