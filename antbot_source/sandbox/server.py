@@ -160,7 +160,10 @@ def sandbox_config(seed: int = 7, cdrs: int = 2_000, habits: Habits | None = Non
 @contextmanager
 def sandbox_handle(info: dict[str, Any], pid: int) -> Iterator[SandboxHandle]:
     """The handle of a started server, from what it announced."""
-    with httpx.Client(base_url=info["root"], headers={"X-Sandbox-Key": info["admin_key"]}, timeout=120) as admin:
+    # a connection per admin call: the server closes a connection idle for 5 s (uvicorn's keep-alive), and a
+    # call sent on a pooled one as the server closes it fails ("Server disconnected without sending a response")
+    with httpx.Client(base_url=info["root"], headers={"X-Sandbox-Key": info["admin_key"]}, timeout=120,
+                      limits=httpx.Limits(max_keepalive_connections=0)) as admin:
         yield SandboxHandle(info["root"], info["admin_key"], [Account(**a) for a in info["accounts"]], pid, admin)
 
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 
 import httpx
+import psutil
 import pytest
 from support import login, walk
 
@@ -276,3 +277,14 @@ def test_admin_routes_need_the_key(shared):
         assert c.put("/_sandbox/habits", json={"error_rate": 1.0}).status_code == 403
         assert c.get("/_sandbox/truth", headers={"X-Sandbox-Key": shared.admin_key}).status_code == 200
     assert shared.habits().error_rate == 0.0
+
+
+def test_admin_calls_leave_no_idle_connection(sandbox) -> None:
+    """The server closes a connection idle for 5 s; an admin call sent on a pooled one as it closes fails,
+    so the handle opens a connection per call and keeps none open between calls."""
+    port = httpx.URL(sandbox.root).port
+    sandbox.reset_stats()
+    assert sandbox.stats()["requests"] == {}
+    held = [c for c in psutil.Process().net_connections(kind="tcp")
+            if c.raddr and c.raddr.port == port and c.status == psutil.CONN_ESTABLISHED]
+    assert held == []
